@@ -1,0 +1,1 @@
+"""Paired image-restoration pipeline: demo data, prepare, train, infer, export, score."""

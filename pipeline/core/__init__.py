@@ -1,0 +1,1 @@
+"""The shared core that every stage of the pipeline builds on."""

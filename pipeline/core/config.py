@@ -1,0 +1,237 @@
+"""Experiment configuration: typed defaults, one YAML per experiment, `key=value` overrides.
+
+The dataclasses below are the schema: every key a YAML file or an override may set, its type
+and its default. A key that is not here, or a value of the wrong type, is a user error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+
+from .errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
+
+
+@dataclass
+class DataConfig:
+    root: str = "data/demo"  # competition folder: train/scan, train/clean, test/scan
+    train_scan: str = "train/scan"  # the next four are relative to root
+    train_clean: str = "train/clean"
+    test_scan: str = "test/scan"
+    test_truth: str = "test/truth.csv"  # scored after export when it exists (the demo has one)
+    sample_submission: str | None = None  # its ids and order are followed by export
+    prepared: str = "data/prepared"  # patch stores live in <prepared>/<store name>
+
+
+@dataclass
+class DemoConfig:
+    seed: int = 0
+    titles: int = 6  # magazine titles; folds are split by title
+    pages_per_title: int = 5  # training pages per title
+    test_pages: int = 6
+    size: int = 256  # side of each square page, pixels
+
+
+@dataclass
+class PrepareConfig:
+    patch_size: int = 128
+    stride: int = 64
+    folds: int = 3
+    seed: int = 0  # breaks ties when titles are assigned to folds
+    name: str = ""  # store folder name; empty: derived from data.root and the settings above
+
+
+@dataclass
+class ModelConfig:
+    name: str = "resunet"
+    max_params: int = 10_000_000  # the competition's budget, checked before training
+    args: dict[str, Any] = field(default_factory=dict)  # passed to the model's constructor
+
+
+@dataclass
+class TrainConfig:
+    fold: Any = "all"  # "all" or a fold index
+    epochs: int = 30
+    batch_size: int = 16
+    samples_per_epoch: int = 0  # 0: one pass over the fold's training patches
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"  # cosine | plateau | none
+    plateau_factor: float = 0.5
+    plateau_patience: int = 3  # epochs without improvement before the lr is cut
+    loss: str = "l1"  # l1 | mse | charbonnier
+    grad_clip: float = 1.0  # max gradient norm; 0 turns clipping off
+    amp: bool = True  # mixed precision, used only on CUDA
+    monitor: str = "score"  # score | y_mae | psnr: picks best.pt, early stopping, plateau lr
+    patience: int = 10  # early stopping, epochs without a better validation score; 0: off
+    resume: bool = False  # continue each fold from its last checkpoint
+    num_workers: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    seed: int = 42
+    log_images: int = 3  # scan/prediction/clean triplets logged per validation
+
+
+@dataclass
+class AugmentConfig:
+    hflip: bool = True
+    vflip: bool = True
+    rot90: bool = True
+
+
+@dataclass
+class InferConfig:
+    tta: list[int] = field(default_factory=lambda: list(range(8)))  # dihedral views, 0 = identity
+    tile: int = 256
+    overlap: int = 32
+    batch: int = 8  # images per forward pass (tiles x views)
+    folds: Any = "all"  # "all" or a list of fold indices to ensemble
+    oof: bool = True  # also predict each fold's held-out training images, for the CV score
+
+
+@dataclass
+class ExportConfig:
+    pred_dir: str = ""  # empty: runs/<experiment>/pred/test
+    out: str = ""  # empty: submissions/<experiment>.csv (and a copy as submission.csv)
+
+
+@dataclass
+class WandbConfig:
+    mode: str = "offline"  # offline | online | disabled; the WANDB_MODE variable wins
+    project: str = "descan"
+    entity: str | None = None
+
+
+@dataclass
+class Config:
+    experiment: str = ""  # empty: the config file's name
+    runs: str = "runs"
+    submissions: str = "submissions"
+    data: DataConfig = field(default_factory=DataConfig)
+    demo: DemoConfig = field(default_factory=DemoConfig)
+    prepare: PrepareConfig = field(default_factory=PrepareConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    infer: InferConfig = field(default_factory=InferConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+
+
+def _merge(base: DictConfig, other: DictConfig, source: str) -> DictConfig:
+    try:
+        return OmegaConf.merge(base, other)  # type: ignore[return-value]
+    except ConfigKeyError as e:
+        raise UserError(f"{source}: unknown config key '{e.full_key}'") from None
+    except ValidationError as e:
+        raise UserError(f"{source}: bad value for '{e.full_key}': {e.msg}") from None
+    except OmegaConfBaseException as e:
+        raise UserError(f"{source}: {e.msg}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> DictConfig:
+    """Schema defaults <- YAML file <- `key=value` overrides, checked for unknown keys and types."""
+    cfg = OmegaConf.structured(Config)
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found")
+    try:
+        from_file = OmegaConf.load(path)
+    except Exception as e:  # the YAML parser raises many types
+        raise UserError(f"{path}: not a valid YAML config ({str(e).splitlines()[0]})") from None
+    if not isinstance(from_file, DictConfig):
+        raise UserError(f"{path}: a config must be a mapping of keys to values")
+    cfg = _merge(cfg, from_file, str(path))
+    for item in overrides or []:
+        if "=" not in item or item.startswith("="):
+            raise UserError(f"override '{item}' is not of the form key=value")
+        try:
+            dotlist = OmegaConf.from_dotlist([item])
+        except OmegaConfBaseException as e:
+            raise UserError(f"override '{item}': {e.msg}") from None
+        cfg = _merge(cfg, dotlist, f"override '{item}'")
+    if not cfg.experiment:
+        cfg.experiment = path.stem
+    validate(cfg)
+    OmegaConf.set_readonly(cfg, True)
+    return cfg
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise UserError(f"{key}: {message}")
+
+
+def fold_list(value: Any, key: str, k: int) -> list[int]:
+    """Folds named by `value` ("all", an index or a list of indices), checked against k."""
+    if value == "all":
+        return list(range(k))
+    items = list(value) if OmegaConf.is_list(value) or isinstance(value, list) else [value]
+    folds = []
+    for item in items:
+        try:
+            fold = int(item)
+        except (TypeError, ValueError):
+            raise UserError(f"{key}: expected 'all' or fold indices, got '{value}'") from None
+        _check(0 <= fold < k, key, f"fold {fold} does not exist (folds are 0..{k - 1})")
+        folds.append(fold)
+    _check(len(folds) > 0, key, "no folds selected")
+    return sorted(set(folds))
+
+
+def validate(cfg: DictConfig) -> None:
+    """Range checks that types alone cannot express."""
+    p, t, i = cfg.prepare, cfg.train, cfg.infer
+    _check(p.patch_size >= 16, "prepare.patch_size", f"must be at least 16, got {p.patch_size}")
+    _check(p.stride >= 1, "prepare.stride", f"must be positive, got {p.stride}")
+    _check(p.folds >= 2, "prepare.folds", f"need at least 2 folds, got {p.folds}")
+    fold_list(t.fold, "train.fold", p.folds)
+    fold_list(i.folds, "infer.folds", p.folds)
+    _check(t.epochs >= 1, "train.epochs", f"must be at least 1, got {t.epochs}")
+    _check(t.batch_size >= 1, "train.batch_size", f"must be at least 1, got {t.batch_size}")
+    _check(t.lr > 0, "train.lr", f"must be positive, got {t.lr}")
+    _check(
+        t.scheduler in ("cosine", "plateau", "none"),
+        "train.scheduler",
+        f"expected cosine, plateau or none, got '{t.scheduler}'",
+    )
+    _check(
+        t.monitor in ("score", "y_mae", "psnr"),
+        "train.monitor",
+        f"expected score, y_mae or psnr, got '{t.monitor}'",
+    )
+    _check(t.grad_clip >= 0, "train.grad_clip", f"must be >= 0, got {t.grad_clip}")
+    _check(t.patience >= 0, "train.patience", f"must be >= 0, got {t.patience}")
+    _check(t.num_workers >= 0, "train.num_workers", f"must be >= 0, got {t.num_workers}")
+    _check(
+        len(i.tta) > 0 and all(0 <= v < 8 for v in i.tta),
+        "infer.tta",
+        f"expected a list of views in 0..7, got {list(i.tta)}",
+    )
+    _check(i.tile >= 16, "infer.tile", f"must be at least 16, got {i.tile}")
+    _check(
+        0 <= i.overlap < i.tile // 2,
+        "infer.overlap",
+        f"must be in [0, infer.tile/2), got {i.overlap} with tile {i.tile}",
+    )
+    _check(i.batch >= 1, "infer.batch", f"must be at least 1, got {i.batch}")
+    _check(
+        cfg.wandb.mode in ("offline", "online", "disabled"),
+        "wandb.mode",
+        f"expected offline, online or disabled, got '{cfg.wandb.mode}'",
+    )
+    _check(cfg.model.max_params >= 1, "model.max_params", "must be positive")
+
+
+def to_yaml(cfg: DictConfig) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def to_dict(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]

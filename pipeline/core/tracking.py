@@ -1,0 +1,112 @@
+"""Experiment tracking: Weights & Biases runs (offline unless asked) and the local leaderboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig
+
+from .config import REPO_ROOT, to_dict
+from .fsutil import write_text
+
+
+def wandb_mode(cfg: DictConfig) -> str:
+    """WANDB_MODE in the environment wins over the config (tests set it to disabled)."""
+    return os.environ.get("WANDB_MODE", cfg.wandb.mode)
+
+
+class Tracker:
+    """A W&B run, or nothing at all when W&B is disabled. Offline runs land in ./wandb and
+    can be uploaded later with `wandb sync wandb/offline-run-*`."""
+
+    def __init__(self, cfg: DictConfig, name: str, job_type: str):
+        self.run = None
+        mode = wandb_mode(cfg)
+        if mode == "disabled":
+            return
+        import wandb
+
+        self._wandb = wandb
+        self.run = wandb.init(
+            project=cfg.wandb.project,
+            entity=cfg.wandb.entity,
+            group=cfg.experiment,
+            job_type=job_type,
+            name=name,
+            config=to_dict(cfg),
+            mode=mode,
+            settings=wandb.Settings(console="off", silent=True),
+        )
+
+    def log(self, metrics: dict[str, Any], step: int) -> None:
+        if self.run is not None:
+            self.run.log(metrics, step=step)
+
+    def log_triplets(self, key: str, triplets: list[tuple[str, np.ndarray]], step: int) -> None:
+        """Images already laid out side by side (scan | prediction | clean), with captions."""
+        if self.run is not None and triplets:
+            images = [self._wandb.Image(img, caption=caption) for caption, img in triplets]
+            self.run.log({key: images}, step=step)
+
+    def summary(self, values: dict[str, Any]) -> None:
+        if self.run is not None:
+            self.run.summary.update(values)
+
+    def finish(self) -> None:
+        if self.run is not None:
+            self.run.finish()
+            self.run = None
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+LEADERBOARD_COLUMNS = [
+    "experiment",
+    "model",
+    "params",
+    "folds",
+    "cv_mean",
+    "cv_std",
+    "identity",
+    "y_mae",
+    "psnr",
+    "wall_s",
+    "commit",
+    "finished",
+]
+
+
+def append_leaderboard(path: Path, row: dict[str, Any]) -> None:
+    """Add one finished experiment to the local leaderboard CSV (rewritten atomically)."""
+    lines = path.read_text() if path.is_file() else ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LEADERBOARD_COLUMNS, lineterminator="\n")
+    if not lines:
+        writer.writeheader()
+    writer.writerow({k: row.get(k, "") for k in LEADERBOARD_COLUMNS})
+    write_text(path, lines + buf.getvalue())
+
+
+def read_leaderboard(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))

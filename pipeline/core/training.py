@@ -1,0 +1,449 @@
+"""Training one fold: the loop, validation through the inference path, checkpoints, resume.
+
+Files in runs/<experiment>/fold<k>/:
+  last.pt       everything needed to resume (model, optimizer, scheduler, counters), every epoch
+  best.pt       the model with the best validation score so far (what `infer` loads)
+  metrics.csv   one row per epoch
+  done.json     written when the fold has finished; its best validation metrics
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch import nn
+from torch.utils.data import DataLoader, RandomSampler
+
+from . import metrics as M
+from .config import to_dict, to_yaml
+from .data import PatchDataset
+from .errors import UserError
+from .fsutil import atomic_path, write_text
+from .layout import fold_dir
+from .losses import build_loss
+from .models import UnknownModelError, build_model, count_params, model_arguments
+from .progress import progress, say
+from .store import PairStore
+from .tiling import TiledPredictor
+from .tracking import Tracker
+
+METRIC_COLUMNS = [
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "val_score",
+    "val_y_mae",
+    "val_psnr",
+    "val_identity",
+    "seconds",
+]
+# What `train.monitor` may name, and whether lower is better.
+MONITORS = {"score": True, "y_mae": True, "psnr": False}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"train.device: '{name}' asked for, but no CUDA device is available")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(
+            f"train.device: '{name}' is not a device (auto, cpu, cuda, cuda:N)"
+        ) from None
+
+
+def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
+    """Build the configured model and hold it to the parameter budget."""
+    args = to_dict(cfg.model.args)
+    try:
+        model = build_model(cfg.model.name, **args)
+    except UnknownModelError as e:
+        raise UserError(f"model.name: {e}") from None
+    except (ValueError, TypeError) as e:
+        known = model_arguments(cfg.model.name)
+        unknown = [k for k in args if k not in known]
+        if unknown:
+            raise UserError(
+                f"model.args.{unknown[0]}: {cfg.model.name} takes no argument '{unknown[0]}' "
+                f"(it takes {', '.join(known) or 'none'})"
+            ) from None
+        raise UserError(f"model.args: cannot build {cfg.model.name}: {e}") from None
+    params = count_params(model)
+    if params > cfg.model.max_params:
+        raise UserError(
+            f"model.max_params: {cfg.model.name} has {params:,} parameters, "
+            f"over the budget of {cfg.model.max_params:,}"
+        )
+    return model, params
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise UserError(f"{path}: checkpoint not found") from None
+    except Exception as e:  # a damaged pickle can raise nearly anything
+        raise UserError(f"{path}: unreadable checkpoint ({e})") from None
+
+
+def model_from_checkpoint(path: Path) -> nn.Module:
+    """Rebuild the model a checkpoint was trained as, whatever the current config says."""
+    state = load_checkpoint(path)
+    model = build_model(state["model_name"], **state["model_args"])
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+@dataclass
+class Validation:
+    score: float  # the leaderboard metric over the held-out images
+    y_mae: float
+    psnr: float
+    identity: float  # the leaderboard metric of submitting the scans unchanged
+    per_image: list[dict[str, Any]] = field(default_factory=list)
+    triplets: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+    def monitored(self, name: str) -> float:
+        return getattr(self, name)
+
+
+def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
+    """Images joined left to right, each shrunk by an integer step so the triplet stays small."""
+    step = max(1, math.ceil(max(images[0].shape[:2]) / max_side))
+    return np.concatenate([img[::step, ::step] for img in images], axis=1)
+
+
+def validate(
+    predictor: TiledPredictor, store: PairStore, indices: list[int], log_images: int = 0
+) -> Validation:
+    """Full held-out images through the inference path, scored after uint8 rounding."""
+    rows, triplets = [], []
+    for n, i in enumerate(indices):
+        scan, clean = np.asarray(store.scan(i)), np.asarray(store.clean(i))
+        pred = predictor(scan)
+        row = M.image_metrics(pred, clean)
+        row["identity_err"] = M.abs_error_of_means(scan, clean)
+        row["stem"] = store.images[i].stem
+        rows.append(row)
+        if n < log_images:
+            triplets.append(
+                (f"{row['stem']}: scan | prediction | clean", side_by_side(scan, pred, clean))
+            )
+    finite_psnr = [r["psnr"] for r in rows if math.isfinite(r["psnr"])]
+    return Validation(
+        score=float(np.mean([r["abs_err"] for r in rows])),
+        y_mae=float(np.mean([r["y_mae"] for r in rows])),
+        psnr=float(np.mean(finite_psnr)) if finite_psnr else float("inf"),
+        identity=float(np.mean([r["identity_err"] for r in rows])),
+        per_image=rows,
+        triplets=triplets,
+    )
+
+
+def _write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [
+            {k: float(v) if k != "epoch" and k != "step" else int(v) for k, v in r.items()}
+            for r in csv.DictReader(f)
+        ]
+
+
+def _lr_lambda(total_steps: int):
+    def cosine(step: int) -> float:
+        # Cosine decay to 1% of the base rate over the whole run.
+        done = min(step / max(total_steps, 1), 1.0)
+        return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * done))
+
+    return cosine
+
+
+class FoldTrainer:
+    """Trains one fold of one experiment; `run()` returns the fold's best validation metrics."""
+
+    def __init__(self, cfg: DictConfig, store: PairStore, fold: int, device: torch.device):
+        self.cfg = cfg
+        self.store = store
+        self.fold = fold
+        self.device = device
+        self.dir = fold_dir(cfg, fold)
+        t = cfg.train
+        self.lower_is_better = MONITORS[t.monitor]
+
+        train_folds = [f for f in range(store.folds) if f != fold]
+        self.val_indices = store.image_indices([fold])
+        rows = store.patch_rows(train_folds)
+        if len(rows) == 0 or not self.val_indices:
+            raise UserError(
+                f"{store.root}: fold {fold} leaves no training patches or no validation images"
+            )
+        a = cfg.augment
+        self.dataset = PatchDataset(
+            store, rows, store.manifest["settings"]["patch_size"], a.hflip, a.vflip, a.rot90, t.seed
+        )
+        torch.manual_seed(t.seed + fold)
+        self.model, self.params = build_checked_model(cfg)
+        self.model.to(device)
+        self.loss_fn = build_loss(t.loss)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
+        )
+        self.samples = t.samples_per_epoch or len(self.dataset)
+        self.steps_per_epoch = (
+            max(1, self.samples // t.batch_size) if self.samples >= t.batch_size else 1
+        )
+        total = self.steps_per_epoch * t.epochs
+        if t.scheduler == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(total))
+        elif t.scheduler == "plateau":
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer,
+                mode="min" if self.lower_is_better else "max",
+                factor=t.plateau_factor,
+                patience=t.plateau_patience,
+            )
+        else:
+            self.scheduler = None
+        use_amp = t.amp and device.type == "cuda"
+        self.amp_dtype = None
+        if use_amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+        self.epoch = 0  # epochs completed
+        self.step = 0
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.seconds = 0.0
+        self.history: list[dict[str, Any]] = []
+
+    # -- state ---------------------------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "model_name": self.cfg.model.name,
+            "model_args": to_dict(self.cfg.model.args),
+            "params": self.params,
+            "fold": self.fold,
+            "experiment": self.cfg.experiment,
+            "config": to_yaml(self.cfg),
+        }
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            **self._meta(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "seconds": self.seconds,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def resume(self) -> None:
+        state = load_checkpoint(self.dir / "last.pt")
+        if state["model_name"] != self.cfg.model.name:
+            raise UserError(
+                f"{self.dir / 'last.pt'}: trained as '{state['model_name']}', "
+                f"but model.name is '{self.cfg.model.name}'"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.bad_epochs, self.seconds = state["bad_epochs"], state["seconds"]
+        torch.set_rng_state(state["torch_rng"])
+        # Rows of epochs after the checkpoint come from a run that died before saving it.
+        self.history = [
+            r for r in read_metrics(self.dir / "metrics.csv") if r["epoch"] <= self.epoch
+        ]
+
+    def fresh_start(self) -> None:
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+
+    # -- loop ----------------------------------------------------------------------------
+    def _loader(self) -> DataLoader:
+        t = self.cfg.train
+        self.dataset.set_epoch(self.epoch)
+        generator = torch.Generator().manual_seed(t.seed * 100_003 + self.fold * 1009 + self.epoch)
+        sampler = RandomSampler(self.dataset, num_samples=self.samples, generator=generator)
+        return DataLoader(
+            self.dataset,
+            batch_size=t.batch_size,
+            sampler=sampler,
+            num_workers=t.num_workers,
+            pin_memory=self.device.type == "cuda",
+            drop_last=self.samples >= t.batch_size,
+        )
+
+    def _train_epoch(self) -> float:
+        t = self.cfg.train
+        self.model.train()
+        losses = []
+        bar = progress(
+            self._loader(),
+            total=self.steps_per_epoch,
+            desc=f"fold {self.fold} epoch {self.epoch + 1}/{t.epochs}",
+            leave=False,
+        )
+        for scan, clean in bar:
+            scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
+            clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
+            with torch.autocast(
+                self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+            ):
+                loss = self.loss_fn(self.model(scan).float(), clean)
+            if not torch.isfinite(loss):
+                raise RuntimeError(
+                    f"fold {self.fold}: loss became {loss.item()} at step {self.step}"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if t.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
+                self.scheduler.step()
+            self.step += 1
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        return float(np.mean(losses))
+
+    def predictor(self) -> TiledPredictor:
+        i = self.cfg.infer
+        return TiledPredictor(
+            [self.model],
+            views=[0],
+            tile=i.tile,
+            overlap=i.overlap,
+            batch=i.batch,
+            device=self.device,
+            amp=self.amp_dtype is not None,
+        )
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best if self.lower_is_better else value > self.best
+
+    def finished(self) -> bool:
+        """All epochs done, or stopped early for lack of progress."""
+        t = self.cfg.train
+        return self.epoch >= t.epochs or (t.patience > 0 and self.bad_epochs >= t.patience)
+
+    def run(self, tracker: Tracker | None = None) -> dict[str, Any]:
+        t = self.cfg.train
+        while not self.finished():
+            start = time.perf_counter()
+            train_loss = self._train_epoch()
+            val = validate(
+                self.predictor(), self.store, self.val_indices, t.log_images if tracker else 0
+            )
+            self.epoch += 1
+            self.seconds += time.perf_counter() - start
+            monitored = val.monitored(t.monitor)
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(monitored)
+            improved = self._improved(monitored)
+            if improved:
+                self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
+                save_checkpoint(
+                    self.dir / "best.pt",
+                    {
+                        **self._meta(),
+                        "model": self.model.state_dict(),
+                        "epoch": self.epoch,
+                        "validation": {"score": val.score, "y_mae": val.y_mae, "psnr": val.psnr},
+                    },
+                )
+            else:
+                self.bad_epochs += 1
+            row = {
+                "epoch": self.epoch,
+                "step": self.step,
+                "lr": self.optimizer.param_groups[0]["lr"],
+                "train_loss": train_loss,
+                "val_score": val.score,
+                "val_y_mae": val.y_mae,
+                "val_psnr": val.psnr,
+                "val_identity": val.identity,
+                "seconds": self.seconds,
+            }
+            self.history.append(row)
+            _write_metrics(self.dir / "metrics.csv", self.history)
+            save_checkpoint(self.dir / "last.pt", self._state())
+            if tracker is not None:
+                tracker.log(
+                    {
+                        f"train/{k}" if k in ("lr", "train_loss") else f"val/{k[4:]}": v
+                        for k, v in row.items()
+                        if k not in ("epoch", "step", "seconds")
+                    }
+                    | {"epoch": self.epoch},
+                    step=self.step,
+                )
+                tracker.log_triplets("val/triplets", val.triplets, step=self.step)
+            say(
+                f"fold {self.fold} epoch {self.epoch}/{t.epochs}: loss {train_loss:.4f}  "
+                f"val score {val.score:.3f} (identity {val.identity:.3f})  "
+                f"y_mae {val.y_mae:.2f}  psnr {val.psnr:.2f}{'  *' if improved else ''}"
+            )
+            if self.epoch < t.epochs and self.finished():
+                say(f"fold {self.fold}: no better {t.monitor} in {t.patience} epochs, stopping")
+        best_row = next(r for r in self.history if r["epoch"] == self.best_epoch)
+        done = {
+            "fold": self.fold,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epoch,
+            "monitor": t.monitor,
+            "score": best_row["val_score"],
+            "y_mae": best_row["val_y_mae"],
+            "psnr": best_row["val_psnr"],
+            "identity": best_row["val_identity"],
+            "seconds": self.seconds,
+            "params": self.params,
+        }
+        write_text(self.dir / "done.json", json.dumps(done, indent=1))
+        if tracker is not None:
+            tracker.summary({f"best/{k}": v for k, v in done.items()})
+        return done

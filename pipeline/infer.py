@@ -1,0 +1,200 @@
+"""Stage 4: fold ensemble x TTA x tiled inference on the test scans, and the out-of-fold CV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .core import cli
+from .core import metrics as M
+from .core.config import fold_list
+from .core.errors import UserError
+from .core.fsutil import atomic_dir, write_text
+from .core.imageio import list_images, read_rgb, write_png
+from .core.layout import (
+    data_path,
+    fold_dir,
+    leaderboard_csv,
+    oof_dir,
+    run_dir,
+    store_dir,
+    test_pred_dir,
+)
+from .core.models import count_params
+from .core.progress import progress
+from .core.store import PairStore
+from .core.tiling import TiledPredictor
+from .core.tracking import append_leaderboard, git_commit
+from .core.training import model_from_checkpoint, resolve_device
+
+DESCRIPTION = """\
+Restore the test scans with the average of the folds' best models over the TTA views
+(infer.tta, default all 8 dihedral views), tile by tile (infer.tile, infer.overlap) so memory
+does not grow with image size. Writes PNGs to runs/<experiment>/pred/test.
+
+With infer.oof=true (the default) each fold's model also restores its own held-out training
+images (runs/<experiment>/pred/oof): their leaderboard metric is the cross-validation score,
+printed next to the score of submitting the scans unchanged ("identity"), written to
+runs/<experiment>/cv.json and oof_scores.csv, and added to runs/leaderboard.csv."""
+
+OOF_COLUMNS = [
+    "stem",
+    "title",
+    "fold",
+    "abs_err",
+    "identity_err",
+    "mean_y_pred",
+    "mean_y_true",
+    "y_mae",
+    "psnr",
+]
+
+
+def _fmt(v: float) -> str:
+    return repr(float(v)) if math.isfinite(v) else str(v)
+
+
+def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> dict:
+    """Each fold's model on its held-out images; returns the CV summary."""
+    store = PairStore(store_dir(cfg))
+    i = cfg.infer
+    rows = []
+    with atomic_dir(oof_dir(cfg)) as out:
+        for fold, model in models.items():
+            predictor = TiledPredictor(
+                [model], i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp
+            )
+            indices = store.image_indices([fold])
+            for idx in progress(indices, desc=f"oof fold {fold}", unit="img", leave=False):
+                scan, clean = np.asarray(store.scan(idx)), np.asarray(store.clean(idx))
+                pred = predictor(scan)
+                rec = store.images[idx]
+                write_png(out / f"{rec.stem}.png", pred)
+                rows.append(
+                    {
+                        "stem": rec.stem,
+                        "title": rec.title,
+                        "fold": fold,
+                        "identity_err": M.abs_error_of_means(scan, clean),
+                        **M.image_metrics(pred, clean),
+                    }
+                )
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=OOF_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for r in sorted(rows, key=lambda r: r["stem"]):
+        writer.writerow({k: _fmt(v) if isinstance(v, float) else v for k, v in r.items()})
+    write_text(run_dir(cfg) / "oof_scores.csv", buf.getvalue())
+
+    per_fold = []
+    for fold in models:
+        fr = [r for r in rows if r["fold"] == fold]
+        per_fold.append(
+            {
+                "fold": fold,
+                "images": len(fr),
+                "score": float(np.mean([r["abs_err"] for r in fr])),
+                "identity": float(np.mean([r["identity_err"] for r in fr])),
+                "y_mae": float(np.mean([r["y_mae"] for r in fr])),
+                "psnr": float(
+                    np.mean([r["psnr"] for r in fr if math.isfinite(r["psnr"])] or [math.inf])
+                ),
+            }
+        )
+    scores = [f["score"] for f in per_fold]
+    summary = {
+        "experiment": cfg.experiment,
+        "tta": list(i.tta),
+        "cv_mean": float(np.mean(scores)),
+        "cv_std": float(np.std(scores)),
+        "identity": float(np.mean([f["identity"] for f in per_fold])),
+        "y_mae": float(np.mean([f["y_mae"] for f in per_fold])),
+        "psnr": float(np.mean([f["psnr"] for f in per_fold])),
+        "folds": per_fold,
+    }
+    write_text(run_dir(cfg) / "cv.json", json.dumps(summary, indent=1))
+    return summary
+
+
+def run_test(cfg, models: list[torch.nn.Module], device: torch.device) -> Path:
+    scans = list_images(data_path(cfg, "test_scan"), "test scans")
+    i = cfg.infer
+    predictor = TiledPredictor(models, i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp)
+    target = test_pred_dir(cfg)
+    with atomic_dir(target) as out:
+        for stem, path in progress(scans.items(), desc="test", unit="img"):
+            write_png(out / f"{stem}.png", predictor(read_rgb(path)))
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    _, cfg = cli.parse_config(cli.stage_parser("pipeline.infer", DESCRIPTION), argv)
+    start = time.perf_counter()
+    folds = fold_list(cfg.infer.folds, "infer.folds", cfg.prepare.folds)
+    device = resolve_device(cfg.train.device)
+    checkpoints = {f: fold_dir(cfg, f) / "best.pt" for f in folds}
+    for f, path in checkpoints.items():
+        if not path.is_file():
+            raise UserError(
+                f"{path}: no checkpoint for fold {f}; run `python -m pipeline.train` first"
+            )
+    models = {f: model_from_checkpoint(path).to(device) for f, path in checkpoints.items()}
+    views = len(cfg.infer.tta)
+    print(
+        f"infer: {len(models)} fold model(s) x {views} TTA view(s), "
+        f"{cfg.infer.tile}px tiles on {device}"
+    )
+
+    summary = None
+    if cfg.infer.oof:
+        summary = run_oof(cfg, models, device)
+        for f in summary["folds"]:
+            print(
+                f"  fold {f['fold']}: CV {f['score']:.4f}  identity {f['identity']:.4f}  "
+                f"({f['images']} images, y_mae {f['y_mae']:.3f}, psnr {f['psnr']:.2f})"
+            )
+    target = run_test(cfg, list(models.values()), device)
+    print(f"infer: test predictions -> {target}")
+
+    if summary is not None:
+        train_seconds = 0.0
+        for f in folds:
+            done = fold_dir(cfg, f) / "done.json"
+            if done.is_file():
+                train_seconds += json.loads(done.read_text())["seconds"]
+        params = count_params(models[folds[0]])
+        append_leaderboard(
+            leaderboard_csv(cfg),
+            {
+                "experiment": cfg.experiment,
+                "model": cfg.model.name,
+                "params": params,
+                "folds": len(folds),
+                "cv_mean": f"{summary['cv_mean']:.6f}",
+                "cv_std": f"{summary['cv_std']:.6f}",
+                "identity": f"{summary['identity']:.6f}",
+                "y_mae": f"{summary['y_mae']:.4f}",
+                "psnr": f"{summary['psnr']:.3f}",
+                "wall_s": f"{train_seconds + time.perf_counter() - start:.0f}",
+                "commit": git_commit(),
+                "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+        print(
+            f"CV score (leaderboard metric, mean of {len(folds)} folds): "
+            f"{summary['cv_mean']:.4f} ± {summary['cv_std']:.4f}   "
+            f"identity (scans unchanged): {summary['identity']:.4f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

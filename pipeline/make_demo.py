@@ -1,0 +1,125 @@
+"""Stage 1: build a small descanning dataset in the competition layout, from packaged images.
+
+data/demo/train/{scan,clean}, data/demo/test/scan, and the held-out truth of the test set:
+data/demo/test/clean and data/demo/test/truth.csv in the submission format. Names follow
+DESCAN-18K (`Title.page.crop`), training and test titles differ, and a seed fixes every byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .core import cli
+from .core.config import to_dict
+from .core.errors import UserError
+from .core.fsutil import atomic_dir
+from .core.imageio import write_png
+from .core.metrics import mean_y
+from .core.pages import compose_page, title_style
+from .core.progress import progress
+from .core.simulator import sample_params, simulate_scan
+from .core.submission import format_csv
+
+DESCRIPTION = """\
+Build the demo dataset at data.root (default data/demo): magazine-like pages composed from
+images shipped with scikit-image and matplotlib, printed and scanned by the simulator.
+Training and test pages come from different titles. Settings: demo.titles,
+demo.pages_per_title, demo.test_pages, demo.size, demo.seed. An existing folder that is not
+demo data is never touched."""
+
+TITLES = [
+    "BookOfMaking",
+    "CityLights",
+    "GardenWeekly",
+    "TechMonthly",
+    "TravelNotes",
+    "FoodAndWine",
+    "ArtReview",
+    "SportsDaily",
+    "ScienceToday",
+    "MusicScene",
+    "HomeAndDesign",
+    "OpenRoad",
+]
+MARKER = ".demo.json"
+TEST_TITLES = 2
+
+
+def page_params(title_params, rng: np.random.Generator):
+    """A page's scan settings: paper and scanner response come from its title (one paper
+    stock, one scanner), the rest varies page by page."""
+    p = sample_params(rng)
+    shared = ("paper", "black", "gamma", "saturation", "gains", "screen_period")
+    return dataclasses.replace(p, **{k: getattr(title_params, k) for k in shared})
+
+
+def build(out: Path, demo: dict) -> dict[str, float]:
+    """Write the dataset into `out` (an empty folder); returns the test truth values."""
+    if demo["titles"] + TEST_TITLES > len(TITLES):
+        raise UserError(
+            f"demo.titles: at most {len(TITLES) - TEST_TITLES} titles, got {demo['titles']}"
+        )
+    seed, size = demo["seed"], demo["size"]
+    jobs = [(t, demo["pages_per_title"], "train") for t in TITLES[: demo["titles"]]]
+    test_titles = TITLES[demo["titles"] : demo["titles"] + TEST_TITLES]
+    for n, t in enumerate(test_titles):
+        pages = demo["test_pages"] // TEST_TITLES + (n < demo["test_pages"] % TEST_TITLES)
+        jobs.append((t, pages, "test"))
+    for sub in ("train/scan", "train/clean", "test/scan", "test/clean"):
+        (out / sub).mkdir(parents=True)
+
+    truth = {}
+    bar = progress(total=sum(n for _, n, _ in jobs), desc="demo pages", unit="page")
+    for t_index, (title, pages, split) in enumerate(jobs):
+        rng = np.random.default_rng([seed, t_index])
+        style, title_params = title_style(rng), sample_params(rng)
+        # One page more than needed: the last one only serves as the back of the one before.
+        cleans = [compose_page(rng, style, title, page + 1, size) for page in range(pages + 1)]
+        for page in range(pages):
+            stem = f"{title}.{page + 1:05d}.{1 + page % 2:02d}"
+            scan = simulate_scan(
+                cleans[page], rng, back=cleans[page + 1], params=page_params(title_params, rng)
+            )
+            write_png(out / split / "scan" / f"{stem}.png", scan)
+            write_png(out / split / "clean" / f"{stem}.png", cleans[page])
+            if split == "test":
+                truth[stem] = mean_y(cleans[page])
+            bar.update()
+    bar.close()
+    (out / "test" / "truth.csv").write_text(format_csv(truth))
+    (out / MARKER).write_text(json.dumps(demo, indent=1))
+    return truth
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.stage_parser("pipeline.make_demo", DESCRIPTION)
+    parser.add_argument(
+        "--if-needed",
+        action="store_true",
+        help="do nothing when data.root already holds this demo, or holds data that is not a demo",
+    )
+    args, cfg = cli.parse_config(parser, argv)
+    out = Path(cfg.data.root)
+    demo = to_dict(cfg.demo)
+    marker = out / MARKER
+    if out.exists() and any(out.iterdir()) and not marker.is_file():
+        if args.if_needed:
+            print(f"make_demo: {out} holds a dataset that is not the demo; using it as it is")
+            return 0
+        raise UserError(f"data.root: {out} exists and is not demo data; refusing to overwrite it")
+    if args.if_needed and marker.is_file() and json.loads(marker.read_text()) == demo:
+        print(f"make_demo: {out} is up to date")
+        return 0
+    with atomic_dir(out) as tmp:
+        truth = build(tmp, demo)
+    n_train = demo["titles"] * demo["pages_per_title"]
+    print(f"make_demo: {n_train} training pairs, {len(truth)} test scans -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

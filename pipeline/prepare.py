@@ -1,0 +1,62 @@
+"""Stage 2: validate the training pairs, decode them once into a patch store, assign folds."""
+
+from __future__ import annotations
+
+import json
+
+from .core import cli
+from .core.errors import UserError
+from .core.folds import assign_folds, title_of
+from .core.layout import data_path, store_dir
+from .core.pairing import pair_folders
+from .core.store import build_store, fingerprint
+
+DESCRIPTION = """\
+Pair data.root/train/scan with data.root/train/clean by file stem (PNG, JPEG, TIFF, BMP),
+check every pair (partners, sizes, readable 8-bit images), decode each image once into a
+memory-mapped patch store under data.prepared, and assign k folds grouped by magazine title
+(the part of the stem before the first dot). Writes manifest.json with counts, sizes and folds.
+An up-to-date store is kept as it is."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.stage_parser("pipeline.prepare", DESCRIPTION)
+    parser.add_argument(
+        "--force", action="store_true", help="rebuild even if the store is up to date"
+    )
+    args, cfg = cli.parse_config(parser, argv)
+    p = cfg.prepare
+    pairs = pair_folders(data_path(cfg, "train_scan"), data_path(cfg, "train_clean"))
+    for pair in pairs:
+        if min(pair.height, pair.width) < p.patch_size:
+            raise UserError(
+                f"{pair.scan}: {pair.width}x{pair.height} is smaller than "
+                f"prepare.patch_size={p.patch_size}"
+            )
+    settings = {"patch_size": p.patch_size, "stride": p.stride, "folds": p.folds, "seed": p.seed}
+    settings["fingerprint"] = fingerprint(pairs, settings)
+    out = store_dir(cfg)
+    manifest_path = out / "manifest.json"
+    if not args.force and manifest_path.is_file():
+        old = json.loads(manifest_path.read_text())
+        if old.get("fingerprint") == settings["fingerprint"]:
+            print(f"prepare: {out} is up to date ({old['images']} pairs, {old['patches']} patches)")
+            return 0
+    stems = [pair.stem for pair in pairs]
+    fold_of = assign_folds(stems, p.folds, p.seed)
+    titles = {stem: title_of(stem) for stem in stems}
+    manifest = build_store(out, pairs, fold_of, titles, p.patch_size, p.stride, settings)
+    folds = ", ".join(
+        f"fold {f['fold']}: {f['images']} images / {len(f['titles'])} titles"
+        for f in manifest["folds"]
+    )
+    print(
+        f"prepare: {manifest['images']} pairs ({', '.join(manifest['sizes'])}), "
+        f"{manifest['patches']} patches of {p.patch_size}px -> {out}\n"
+        f"prepare: {folds}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

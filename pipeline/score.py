@@ -1,0 +1,77 @@
+"""Stage 6: the leaderboard metric, for a submission file or for a whole experiment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .core import cli
+from .core.config import load_config
+from .core.layout import data_path, run_dir
+from .core.submission import leaderboard_score, read_submission
+
+DESCRIPTION = """\
+  python -m pipeline.score SUBMISSION.csv TRUTH.csv
+      Mean absolute error between the submitted and the true 'Y Channel Value', rows matched
+      by 'Image File' (not by position). Missing, extra or duplicated ids are an error. The
+      last line printed is the score alone.
+
+  python -m pipeline.score [--config FILE] [key=value ...]
+      The experiment's report: its CV score next to identity (from infer), and the score of
+      submissions/<experiment>.csv against data.root/data.test_truth when that file exists."""
+
+
+def score_files(submission_csv: str, truth_csv: str) -> float:
+    submission = read_submission(submission_csv)
+    truth = read_submission(truth_csv, extra_columns=True)
+    return leaderboard_score(submission, truth, submission_csv, truth_csv)
+
+
+def report(config: str, overrides: list[str]) -> None:
+    cfg = load_config(config, overrides)
+    cv_file = run_dir(cfg) / "cv.json"
+    if cv_file.is_file():
+        cv = json.loads(cv_file.read_text())
+        print(
+            f"{cfg.experiment}: CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f} over "
+            f"{len(cv['folds'])} folds   identity {cv['identity']:.4f}   "
+            f"(pixel Y-MAE {cv['y_mae']:.3f}, PSNR {cv['psnr']:.2f} dB)"
+        )
+    else:
+        print(f"{cfg.experiment}: no CV yet ({cv_file} is written by `python -m pipeline.infer`)")
+    truth = data_path(cfg, "test_truth")
+    submission = (
+        Path(cfg.export.out) if cfg.export.out else Path(cfg.submissions) / f"{cfg.experiment}.csv"
+    )
+    if truth.is_file() and submission.is_file():
+        n = len(read_submission(truth, extra_columns=True))
+        print(
+            f"{cfg.experiment}: test {score_files(str(submission), str(truth)):.4f} "
+            f"({submission} against {truth}, {n} images)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.stage_parser("pipeline.score", DESCRIPTION)
+    parser.usage = (
+        "python -m pipeline.score SUBMISSION.csv TRUTH.csv\n"
+        "       python -m pipeline.score [--config FILE] [key=value ...]"
+    )
+    args = parser.parse_args(argv)
+    files = [a for a in args.overrides if "=" not in a]
+    overrides = [a for a in args.overrides if "=" in a]
+    if not files:
+        report(args.config, overrides)
+        return 0
+    if len(files) != 2 or overrides:
+        parser.error("expected SUBMISSION.csv TRUTH.csv, or only key=value overrides")
+    score = score_files(files[0], files[1])
+    print(
+        f"score: mean absolute error of mean Y over {len(read_submission(files[1], True))} images"
+    )
+    print(repr(score))
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,69 @@
+"""Stage 3: train one fold or all folds of an experiment on the prepared patch store."""
+
+from __future__ import annotations
+
+from .core import cli
+from .core.config import fold_list, to_yaml
+from .core.errors import UserError
+from .core.fsutil import write_text
+from .core.layout import fold_dir, run_dir, store_dir
+from .core.store import PairStore
+from .core.tracking import Tracker
+from .core.training import FoldTrainer, build_checked_model, resolve_device
+
+DESCRIPTION = """\
+Train the configured model on each fold's training patches and validate it on the fold's
+full held-out images through the same tiled path as `infer`, scored with the leaderboard
+metric. Writes runs/<experiment>/fold<k>/{best.pt,last.pt,metrics.csv,done.json}.
+
+  train.fold=all|K     which folds (default all)
+  train.resume=true    continue each fold from its last.pt; finished folds are skipped
+  model.max_params=N   parameter budget, checked before training (default 10,000,000)
+
+Weights & Biases logs offline to ./wandb unless wandb.mode or WANDB_MODE says otherwise."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    _, cfg = cli.parse_config(cli.stage_parser("pipeline.train", DESCRIPTION), argv)
+    _, params = build_checked_model(cfg)  # the budget error comes before any work
+    store = PairStore(store_dir(cfg))
+    if store.folds != cfg.prepare.folds:
+        raise UserError(
+            f"{store.root}: store has {store.folds} folds but prepare.folds={cfg.prepare.folds}; "
+            "run `python -m pipeline.prepare` with this config"
+        )
+    folds = fold_list(cfg.train.fold, "train.fold", store.folds)
+    device = resolve_device(cfg.train.device)
+    if cfg.train.resume and not any((fold_dir(cfg, f) / "last.pt").is_file() for f in folds):
+        raise UserError(
+            f"train.resume=true but {run_dir(cfg)} holds no checkpoint of fold(s) "
+            f"{', '.join(map(str, folds))}; check the experiment name or drop train.resume"
+        )
+    run_dir(cfg).mkdir(parents=True, exist_ok=True)
+    write_text(run_dir(cfg) / "config.yaml", to_yaml(cfg))
+    print(f"train: {cfg.model.name} ({params:,} parameters) on {device}, folds {folds}")
+    for fold in folds:
+        trainer = FoldTrainer(cfg, store, fold, device)
+        if cfg.train.resume and (trainer.dir / "last.pt").is_file():
+            trainer.resume()
+            state = "finished" if trainer.finished() else "resuming"
+            print(f"fold {fold}: {state} after epoch {trainer.epoch} (step {trainer.step})")
+        else:
+            if cfg.train.resume:
+                print(f"fold {fold}: no checkpoint to resume, starting fresh")
+            trainer.fresh_start()
+        tracker = Tracker(cfg, name=f"{cfg.experiment}-fold{fold}", job_type="train")
+        try:
+            done = trainer.run(tracker)
+        finally:
+            tracker.finish()
+        print(
+            f"fold {fold}: best {cfg.train.monitor} at epoch {done['best_epoch']}: "
+            f"score {done['score']:.4f} (identity {done['identity']:.4f}), "
+            f"y_mae {done['y_mae']:.3f}, psnr {done['psnr']:.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,100 @@
+"""Shared fixtures: small generated datasets and a way to run stages as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> Result:
+    """Run `python -m <args>` in a subprocess, as a user would from the repository root."""
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=cwd or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_user_error(result: Result, *fragments: str) -> None:
+    """Exit code 2 and one line on stderr, starting with `error:` and naming what is wrong."""
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert result.code == 2, (result.code, result.err)
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def degrade(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A cheap 'scan': darker, yellowish, noisy. Enough for a model to learn in seconds."""
+    scan = clean.astype(np.float32) * np.array([0.85, 0.8, 0.65]) + 12
+    scan += rng.normal(0, 3, clean.shape)
+    return np.clip(np.round(scan), 0, 255).astype(np.uint8)
+
+
+def random_page(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Smooth colour blobs plus a few dark bars, like a tiny page."""
+    small = rng.integers(0, 256, size=(max(2, h // 8), max(2, w // 8), 3), dtype=np.uint8)
+    page = np.asarray(Image.fromarray(small).resize((w, h), Image.BILINEAR))
+    page = page.copy()
+    for _ in range(3):
+        y = int(rng.integers(0, h - 2))
+        page[y : y + 2, : w // 2] = 20
+    return page
+
+
+def save(path: Path, rgb: np.ndarray, **kwargs) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path, **kwargs)
+
+
+def make_dataset(
+    root: Path,
+    titles: tuple[str, ...] = ("Alpha", "Beta", "Gamma"),
+    pages: int = 2,
+    size: tuple[int, int] = (48, 64),
+    test: int = 2,
+    ext: str = ".png",
+    seed: int = 0,
+) -> Path:
+    """A competition-layout folder: train/scan, train/clean (Title.page.crop names), test/scan."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    for title in titles:
+        for page in range(1, pages + 1):
+            clean = random_page(rng, h, w)
+            stem = f"{title}.{page:05d}.01"
+            kwargs = {"compression": "tiff_lzw"} if ext in (".tif", ".tiff") else {}
+            save(root / "train" / "clean" / f"{stem}{ext}", clean, **kwargs)
+            save(root / "train" / "scan" / f"{stem}{ext}", degrade(clean, rng), **kwargs)
+    for i in range(test):
+        save(
+            root / "test" / "scan" / f"Test.{i + 1:05d}.01.png",
+            degrade(random_page(rng, h, w), rng),
+        )
+    return root
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    return make_dataset(tmp_path / "data")

@@ -1,0 +1,65 @@
+"""Config loading: the demo config, overrides, and the errors a user can make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.core.config import load_config
+from pipeline.core.errors import UserError
+from tests.conftest import assert_user_error, run_cli
+
+
+def test_demo_config_and_overrides():
+    cfg = load_config(None, ["train.epochs=3", "model.args.base=8", "infer.tta=[0,4]"])
+    assert cfg.experiment == "demo"
+    assert cfg.train.epochs == 3 and cfg.model.args.base == 8 and list(cfg.infer.tta) == [0, 4]
+    assert cfg.data.root == "data/demo"
+
+
+def test_experiment_defaults_to_the_config_name(tmp_path: Path):
+    path = tmp_path / "wide_model.yaml"
+    path.write_text("model:\n  args:\n    base: 24\n")
+    cfg = load_config(path, [])
+    assert cfg.experiment == "wide_model" and cfg.model.args.base == 24
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("train.epochz=3", "unknown config key 'train.epochz'"),
+        ("train.epochs=abc", "train.epochs"),
+        ("train.epochs", "not of the form key=value"),
+        ("train.scheduler=step", "train.scheduler"),
+        ("train.fold=7", "fold 7 does not exist"),
+        ("infer.tta=[0,9]", "infer.tta"),
+        ("infer.overlap=200", "infer.overlap"),
+    ],
+)
+def test_bad_overrides_are_user_errors(override: str, fragment: str):
+    with pytest.raises(UserError, match=None) as info:
+        load_config(None, [override])
+    assert fragment in str(info.value)
+
+
+def test_bad_yaml_names_the_file(tmp_path: Path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("train: [unclosed\n")
+    result = run_cli("pipeline.train", "--config", str(path))
+    assert_user_error(result, "broken.yaml")
+    result = run_cli("pipeline.train", "--config", str(tmp_path / "missing.yaml"))
+    assert_user_error(result, "missing.yaml: config file not found")
+
+
+def test_unknown_key_from_the_command_line_exits_2():
+    assert_user_error(run_cli("pipeline.prepare", "prepare.patch=64"), "'prepare.patch'")
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["make_demo", "prepare", "train", "infer", "export", "score", "leaderboard", "models"],
+)
+def test_every_stage_has_a_help(module: str):
+    result = run_cli(f"pipeline.{module}", "--help")
+    assert result.code == 0 and f"python -m pipeline.{module}" in result.out

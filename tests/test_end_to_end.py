@@ -1,0 +1,70 @@
+"""Every stage on a tiny demo, as run_all.sh chains them, checking what each one writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.core.imageio import read_rgb
+from pipeline.core.metrics import mean_y
+from pipeline.core.submission import read_submission
+from tests.conftest import run_cli
+
+
+def test_all_stages_on_a_tiny_demo(tmp_path: Path):
+    data = tmp_path / "demo"
+    overrides = [
+        "experiment=tiny",
+        f"data.root={data}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        f"submissions={tmp_path / 'submissions'}",
+        "demo.titles=3",
+        "demo.pages_per_title=2",
+        "demo.test_pages=3",
+        "demo.size=64",
+        "prepare.patch_size=32",
+        "prepare.stride=32",
+        "model.args.base=4",
+        "train.epochs=2",
+        "train.batch_size=4",
+        "infer.tta=[0,3,5]",
+        "infer.tile=48",
+        "infer.overlap=8",
+    ]
+    for stage in ("make_demo", "prepare", "train", "infer", "export"):
+        result = run_cli(f"pipeline.{stage}", *overrides)
+        assert result.code == 0, (stage, result.err[-2000:])
+
+    test_stems = sorted(p.stem for p in (data / "test" / "scan").iterdir())
+    assert len(test_stems) == 3
+    pred = tmp_path / "runs" / "tiny" / "pred" / "test"
+    expected = "Image File,Y Channel Value\n" + "".join(
+        f"{stem},{mean_y(read_rgb(pred / f'{stem}.png'))!r}\n" for stem in test_stems
+    )
+    submission = tmp_path / "submissions" / "tiny.csv"
+    assert submission.read_text() == expected
+    assert (tmp_path / "submissions" / "submission.csv").read_text() == expected
+
+    truth_csv = data / "test" / "truth.csv"
+    truth = read_submission(truth_csv)
+    for stem in test_stems:  # the truth is the clean page's value
+        assert truth[stem] == mean_y(read_rgb(data / "test" / "clean" / f"{stem}.png"))
+    result = run_cli("pipeline.score", str(submission), str(truth_csv))
+    sub = read_submission(submission)
+    mae = np.mean([abs(sub[s] - truth[s]) for s in test_stems])
+    assert float(result.out.splitlines()[-1]) == pytest.approx(mae, abs=1e-12)
+
+    cv = json.loads((tmp_path / "runs" / "tiny" / "cv.json").read_text())
+    assert len(cv["folds"]) == 3
+    assert cv["cv_mean"] == pytest.approx(np.mean([f["score"] for f in cv["folds"]]))
+    oof = (tmp_path / "runs" / "tiny" / "oof_scores.csv").read_text().splitlines()
+    assert len(oof) == 1 + 6  # every training image predicted once, by the fold that held it out
+
+    report = run_cli("pipeline.score", *overrides)
+    assert report.code == 0 and "identity" in report.out and "test" in report.out
+    board = run_cli("pipeline.leaderboard", "--runs", str(tmp_path / "runs"))
+    assert board.code == 0 and "tiny" in board.out

@@ -1,0 +1,136 @@
+"""The model registry and every architecture: shapes on odd sizes, budgets, the CLI listing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from pipeline.core.models import (
+    UnknownModelError,
+    build_model,
+    count_params,
+    list_models,
+    model_arguments,
+    register,
+)
+from pipeline.core.models.common import pad_to_multiple
+from tests.conftest import run_cli
+
+NAMES = ["dncnn", "nafnet", "resunet", "unet_smp"]
+BUDGET = 10_000_000
+
+
+def test_every_architecture_is_registered():
+    assert list_models() == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shapes_budget_and_a_training_step(name: str):
+    torch.manual_seed(0)
+    model = build_model(name)
+    assert count_params(model) < BUDGET
+    model.eval()
+    with torch.no_grad():
+        for shape in [(1, 3, 37, 53), (2, 3, 64, 64)]:
+            out = model(torch.rand(shape))
+            assert out.shape == shape
+            assert torch.isfinite(out).all()
+    model.train()
+    x = torch.rand(2, 3, 37, 53)
+    loss = (model(x) - x).abs().mean()
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weights_load_into_a_model_built_the_same_way(name: str):
+    # What model_from_checkpoint relies on.
+    build_model(name).load_state_dict(build_model(name).state_dict())
+
+
+def test_dncnn_layers_and_parameter_count():
+    model = build_model("dncnn")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 17
+    c, k = 64, 3 * 3
+    first = 3 * c * k + c  # conv with bias, then ReLU
+    middle = 15 * (c * c * k + 2 * c)  # conv without bias, BN weight and bias
+    last = c * 3 * k + 3  # conv with bias
+    assert count_params(model) == first + middle + last == 558_403
+    shallow = build_model("dncnn", depth=5)
+    assert len([m for m in shallow.modules() if isinstance(m, nn.Conv2d)]) == 5
+
+
+def test_resunet_output_is_clamped_even_with_wild_weights():
+    torch.manual_seed(0)
+    model = build_model("resunet").eval()
+    with torch.no_grad():
+        # A large output layer makes the residual reach far outside [0, 1].
+        model.head[-1].weight.mul_(100)
+        out = model(torch.rand(2, 3, 37, 53))
+    assert out.min() >= 0 and out.max() <= 1
+    assert (out == 0).any() and (out == 1).any()  # the clamp did something
+
+
+@pytest.mark.parametrize("args", [{"norm": "none"}, {"dropout": 0.1, "base": 8}])
+def test_resunet_options(args: dict):
+    out = build_model("resunet", **args)(torch.rand(2, 3, 33, 20))
+    assert out.shape == (2, 3, 33, 20)
+
+
+def test_nafnet_takes_lists_from_a_config_and_checks_them():
+    model = build_model("nafnet", width=8, enc_blocks=[1, 2], middle_blocks=2, dec_blocks=[1, 1])
+    assert model(torch.rand(1, 3, 7, 9)).shape == (1, 3, 7, 9)
+    with pytest.raises(ValueError, match="same length"):
+        build_model("nafnet", enc_blocks=[1, 1], dec_blocks=[1])
+
+
+def test_unet_smp_takes_a_timm_encoder():
+    model = build_model("unet_smp", encoder="tu-efficientnet_b0").eval()
+    assert count_params(model) < BUDGET
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 37, 53)).shape == (1, 3, 37, 53)
+    with pytest.raises(ValueError, match="not a timm model"):
+        build_model("unet_smp", encoder="tu-no_such_net")
+    with pytest.raises(ValueError, match="not an smp encoder"):
+        build_model("unet_smp", encoder="no_such_net")
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(UnknownModelError) as info:
+        build_model("resnut")
+    message = str(info.value)
+    assert "'resnut'" in message and all(name in message for name in NAMES)
+    assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
+
+
+def test_model_arguments_are_the_constructor_keywords():
+    assert model_arguments("dncnn") == ["depth", "channels", "in_channels"]
+    assert model_arguments("resunet") == ["base", "dropout", "norm"]
+    with pytest.raises(UnknownModelError):
+        model_arguments("resnut")
+
+
+def test_a_name_cannot_be_taken_twice():
+    with pytest.raises(ValueError, match="already registered"):
+        register("dncnn")(nn.Identity)
+
+
+@pytest.mark.parametrize("size", [(37, 53), (1, 1), (3, 40), (32, 32)])
+def test_padding_reaches_the_multiple_and_keeps_the_image(size: tuple[int, int]):
+    x = torch.rand(1, 3, *size)
+    y = pad_to_multiple(x, 16)
+    assert y.shape[-2] % 16 == 0 and y.shape[-1] % 16 == 0
+    assert torch.equal(y[..., : size[0], : size[1]], x)
+
+
+def test_cli_json_lists_every_model_with_its_parameters():
+    result = run_cli("pipeline.models", "--json")
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [r["name"] for r in rows] == NAMES
+    for r in rows:
+        assert r["params"] == count_params(build_model(r["name"]))

@@ -1,0 +1,109 @@
+"""Training: the parameter budget, resume from the saved step, validation and checkpoints."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+
+from pipeline.core.config import load_config
+from pipeline.core.store import PairStore
+from pipeline.core.training import FoldTrainer, model_from_checkpoint
+from tests.conftest import assert_user_error, make_dataset, run_cli
+
+
+def test_budget_error_names_the_count():
+    result = run_cli("pipeline.train", "model.max_params=1000")
+    assert_user_error(result, "model.max_params", "parameters", "1,000")
+    count = result.err.split(" has ")[1].split(" parameters")[0]
+    assert int(count.replace(",", "")) > 1000
+
+
+@pytest.fixture
+def tiny(tmp_path: Path):
+    """A prepared store and the overrides that train on it in a second or two."""
+    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
+    overrides = [
+        f"data.root={root}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        "prepare.patch_size=16",
+        "prepare.stride=16",
+        "model.name=dncnn",
+        "model.args.depth=3",
+        "model.args.channels=8",
+        "train.epochs=3",
+        "train.batch_size=4",
+        "train.patience=0",
+        "infer.tile=32",
+        "infer.overlap=8",
+    ]
+    assert run_cli("pipeline.prepare", *overrides).code == 0
+    cfg = load_config(None, overrides)
+    return cfg, PairStore(next((tmp_path / "prepared").iterdir())), overrides
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path) as f:
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+
+
+def test_resume_continues_from_the_saved_step(tiny, monkeypatch):
+    cfg, store, overrides = tiny
+    full = FoldTrainer(cfg, store, 0, torch.device("cpu"))
+    full.fresh_start()
+    full.run()
+
+    cfg_b = load_config(None, [*overrides, "experiment=interrupted"])
+    first = FoldTrainer(cfg_b, store, 0, torch.device("cpu"))
+    first.fresh_start()
+    calls = {"n": 0}
+    original = FoldTrainer._train_epoch
+
+    def dies_in_epoch_three(self):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(FoldTrainer, "_train_epoch", dies_in_epoch_three)
+    with pytest.raises(KeyboardInterrupt):
+        first.run()
+    monkeypatch.setattr(FoldTrainer, "_train_epoch", original)
+
+    resumed = FoldTrainer(cfg_b, store, 0, torch.device("cpu"))
+    resumed.resume()
+    assert resumed.epoch == 2 and resumed.step == 2 * full.steps_per_epoch
+    resumed.run()
+    assert resumed.step == full.step == 3 * full.steps_per_epoch
+    for name, value in full.model.state_dict().items():
+        assert torch.allclose(value, resumed.model.state_dict()[name], atol=1e-6), name
+    assert _rows(resumed.dir / "metrics.csv") == _rows(full.dir / "metrics.csv")
+    assert [r["epoch"] for r in _rows(full.dir / "metrics.csv")] == ["1", "2", "3"]
+
+
+def test_best_checkpoint_is_the_best_validation_epoch(tiny):
+    cfg, store, _ = tiny
+    trainer = FoldTrainer(cfg, store, 1, torch.device("cpu"))
+    trainer.fresh_start()
+    done = trainer.run()
+    rows = _rows(trainer.dir / "metrics.csv")
+    scores = [float(r["val_score"]) for r in rows]
+    assert done["best_epoch"] == 1 + scores.index(min(scores))
+    assert done["score"] == pytest.approx(min(scores))
+    # best.pt reproduces the logged validation score through the inference path
+    model = model_from_checkpoint(trainer.dir / "best.pt")
+    trainer.model = model
+    from pipeline.core.training import validate
+
+    assert validate(trainer.predictor(), store, trainer.val_indices).score == pytest.approx(
+        min(scores), abs=1e-9
+    )
+
+
+def test_resume_without_checkpoint_is_a_user_error(tiny):
+    _, _, overrides = tiny
+    result = run_cli("pipeline.train", *overrides, "experiment=never_trained", "train.resume=true")
+    assert_user_error(result, "train.resume=true", "no checkpoint")
