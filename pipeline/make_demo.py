@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import cli
-from .core.config import to_dict
+from .core.config import REPO_ROOT, to_dict
 from .core.errors import UserError
 from .core.fsutil import atomic_dir
 from .core.imageio import write_png
@@ -95,12 +95,18 @@ def build(out: Path, demo: dict) -> dict[str, float]:
     return truth
 
 
+def _is_under(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = cli.stage_parser("pipeline.make_demo", DESCRIPTION)
     parser.add_argument(
         "--if-needed",
         action="store_true",
-        help="do nothing when data.root already holds this demo, or holds data that is not a demo",
+        help="do nothing when data.root already holds this demo, or holds data that is not a "
+        "demo; a missing data.root is built only under the repository's data/ folder (what "
+        "run_all.sh uses, so a mistyped dataset path is an error, not a new demo)",
     )
     args, cfg = cli.parse_config(parser, argv)
     out = Path(cfg.data.root)
@@ -114,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.if_needed and marker.is_file() and json.loads(marker.read_text()) == demo:
         print(f"make_demo: {out} is up to date")
         return 0
+    if args.if_needed and not out.exists() and not _is_under(out, REPO_ROOT / "data"):
+        raise UserError(
+            f"data.root: {out} not found; point it at a competition folder "
+            "(train/scan, train/clean, test/scan)"
+        )
     with atomic_dir(out) as tmp:
         truth = build(tmp, demo)
     n_train = demo["titles"] * demo["pages_per_title"]

@@ -6,17 +6,21 @@ import json
 
 from .core import cli
 from .core.errors import UserError
-from .core.folds import assign_folds, title_of
+from .core.folds import assign_folds, grouping, title_of
 from .core.layout import data_path, store_dir
 from .core.pairing import pair_folders
 from .core.store import build_store, fingerprint
+
+MIN_PATCH = 16  # below this a 4-level U-Net has nothing left at its bottleneck
 
 DESCRIPTION = """\
 Pair data.root/train/scan with data.root/train/clean by file stem (PNG, JPEG, TIFF, BMP),
 check every pair (partners, sizes, readable 8-bit images), decode each image once into a
 memory-mapped patch store under data.prepared, and assign k folds grouped by magazine title
-(the part of the stem before the first dot). Writes manifest.json with counts, sizes and folds.
-An up-to-date store is kept as it is."""
+(the part of the stem before the first dot; by single image when the names carry fewer titles
+than folds, or with prepare.group=image). Patches are prepare.patch_size pixels, or the
+smallest image side when an image is smaller. Writes manifest.json with counts, sizes and
+folds. An up-to-date store is kept as it is."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,13 +31,32 @@ def main(argv: list[str] | None = None) -> int:
     args, cfg = cli.parse_config(parser, argv)
     p = cfg.prepare
     pairs = pair_folders(data_path(cfg, "train_scan"), data_path(cfg, "train_clean"))
-    for pair in pairs:
-        if min(pair.height, pair.width) < p.patch_size:
-            raise UserError(
-                f"{pair.scan}: {pair.width}x{pair.height} is smaller than "
-                f"prepare.patch_size={p.patch_size}"
-            )
-    settings = {"patch_size": p.patch_size, "stride": p.stride, "folds": p.folds, "seed": p.seed}
+    smallest = min(pairs, key=lambda pair: min(pair.height, pair.width))
+    patch_size = min(p.patch_size, smallest.height, smallest.width)
+    if patch_size < MIN_PATCH:
+        raise UserError(
+            f"{smallest.scan}: {smallest.width}x{smallest.height} is too small to train on "
+            f"(patches need at least {MIN_PATCH} pixels a side)"
+        )
+    if patch_size < p.patch_size:
+        print(
+            f"prepare: {smallest.scan.name} is {smallest.width}x{smallest.height}, smaller than "
+            f"prepare.patch_size={p.patch_size}; using {patch_size}px patches"
+        )
+    stems = [pair.stem for pair in pairs]
+    group = grouping(stems, p.folds, p.group)
+    if group == "image" and p.group == "auto":
+        print(
+            f"prepare: the file names carry fewer than {p.folds} magazine titles; "
+            "folds are split by image"
+        )
+    settings = {
+        "patch_size": patch_size,
+        "stride": p.stride,
+        "folds": p.folds,
+        "group": group,
+        "seed": p.seed,
+    }
     settings["fingerprint"] = fingerprint(pairs, settings)
     out = store_dir(cfg)
     manifest_path = out / "manifest.json"
@@ -42,17 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         if old.get("fingerprint") == settings["fingerprint"]:
             print(f"prepare: {out} is up to date ({old['images']} pairs, {old['patches']} patches)")
             return 0
-    stems = [pair.stem for pair in pairs]
-    fold_of = assign_folds(stems, p.folds, p.seed)
+    fold_of = assign_folds(stems, p.folds, p.seed, group)
     titles = {stem: title_of(stem) for stem in stems}
-    manifest = build_store(out, pairs, fold_of, titles, p.patch_size, p.stride, settings)
+    manifest = build_store(out, pairs, fold_of, titles, patch_size, p.stride, settings)
     folds = ", ".join(
         f"fold {f['fold']}: {f['images']} images / {len(f['titles'])} titles"
         for f in manifest["folds"]
     )
     print(
         f"prepare: {manifest['images']} pairs ({', '.join(manifest['sizes'])}), "
-        f"{manifest['patches']} patches of {p.patch_size}px -> {out}\n"
+        f"{manifest['patches']} patches of {patch_size}px -> {out}\n"
         f"prepare: {folds}"
     )
     return 0

@@ -11,7 +11,7 @@ import pytest
 from pipeline.core.imageio import read_rgb
 from pipeline.core.metrics import mean_y
 from pipeline.core.submission import read_submission
-from tests.conftest import run_cli
+from tests.conftest import assert_user_error, run_cli
 
 
 def test_all_stages_on_a_tiny_demo(tmp_path: Path):
@@ -68,3 +68,10 @@ def test_all_stages_on_a_tiny_demo(tmp_path: Path):
     assert report.code == 0 and "identity" in report.out and "test" in report.out
     board = run_cli("pipeline.leaderboard", "--runs", str(tmp_path / "runs"))
     assert board.code == 0 and "tiny" in board.out
+
+
+def test_run_all_never_builds_a_demo_at_a_mistyped_dataset_path(tmp_path: Path):
+    missing = tmp_path / "no_such_dataset"
+    result = run_cli("pipeline.make_demo", "--if-needed", f"data.root={missing}")
+    assert_user_error(result, f"data.root: {missing} not found")
+    assert not missing.exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.core.errors import UserError
-from pipeline.core.folds import assign_folds, title_of
+from pipeline.core.folds import assign_folds, grouping, title_of
 
 
 def test_title_is_the_stem_before_the_first_dot():
@@ -30,6 +30,11 @@ def test_names_without_titles_split_by_image():
     assert sorted(fold_of.values()) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
 
 
-def test_too_few_titles_is_a_user_error():
+def test_too_few_titles_is_a_user_error_when_titles_are_asked_for():
+    stems = ["A.1.1", "A.2.1", "B.1.1"]
     with pytest.raises(UserError, match="only 2 title"):
-        assign_folds(["A.1.1", "A.2.1", "B.1.1"], 3)
+        assign_folds(stems, 3, group="title")
+    assert grouping(stems, 3) == "image" and grouping(stems, 2) == "title"
+    assert sorted(assign_folds(stems, 3, group="auto").values()) == [0, 1, 2]
+    with pytest.raises(UserError, match="only 3 image"):
+        assign_folds(stems, 4, group="auto")

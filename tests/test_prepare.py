@@ -155,15 +155,32 @@ def test_broken_datasets_are_user_errors_that_lose_nothing(tmp_path: Path, how: 
     assert [p.name for p in (tmp_path / "prepared").iterdir()] == [manifest.parent.name]
 
 
-def test_image_smaller_than_patch(tmp_path: Path):
+def test_images_smaller_than_the_patch_shrink_it(tmp_path: Path):
     root = make_dataset(tmp_path / "d", size=(24, 64))
-    assert_user_error(prepare(root, tmp_path), "smaller than prepare.patch_size=32")
+    result = prepare(root, tmp_path)
+    assert result.code == 0, result.err
+    assert "using 24px patches" in result.out
+    store = store_of(tmp_path)
+    assert store.manifest["settings"]["patch_size"] == 24
+    # 24 high: one row; 64 wide with stride 16: starts 0, 16, 32, 40 -> 4 patches per image
+    assert store.manifest["patches"] == 6 * 4
+
+
+def test_an_image_too_small_to_train_on(tmp_path: Path):
+    root = make_dataset(tmp_path / "d", size=(12, 64))
+    assert_user_error(prepare(root, tmp_path), "12 is too small to train on")
     assert not (tmp_path / "prepared").exists()
 
 
-def test_too_few_titles_for_the_folds(tmp_path: Path):
-    root = make_dataset(tmp_path / "d", titles=("A", "B"))
-    assert_user_error(prepare(root, tmp_path), "prepare.folds=3", "only 2 title")
+def test_too_few_titles_split_by_image(tmp_path: Path):
+    root = make_dataset(tmp_path / "d", titles=("A", "B"), pages=3)
+    result = prepare(root, tmp_path)
+    assert result.code == 0, result.err
+    assert "folds are split by image" in result.out
+    store = store_of(tmp_path)
+    assert store.manifest["settings"]["group"] == "image"
+    assert [f["images"] for f in store.manifest["folds"]] == [2, 2, 2]
+    assert_user_error(prepare(root, tmp_path, "prepare.group=title"), "prepare.folds=3", "only 2")
 
 
 def test_manifest_counts(tmp_path: Path):

@@ -10,7 +10,7 @@ import torch
 
 from pipeline.core.config import load_config
 from pipeline.core.store import PairStore
-from pipeline.core.training import FoldTrainer, model_from_checkpoint
+from pipeline.core.training import FoldTrainer, model_from_checkpoint, validate
 from tests.conftest import assert_user_error, make_dataset, run_cli
 
 
@@ -95,10 +95,7 @@ def test_best_checkpoint_is_the_best_validation_epoch(tiny):
     assert done["score"] == pytest.approx(min(scores))
     # best.pt reproduces the logged validation score through the inference path
     model = model_from_checkpoint(trainer.dir / "best.pt")
-    trainer.model = model
-    from pipeline.core.training import validate
-
-    assert validate(trainer.predictor(), store, trainer.val_indices).score == pytest.approx(
+    assert validate(trainer.predictor(model), store, trainer.val_indices).score == pytest.approx(
         min(scores), abs=1e-9
     )
 

@@ -41,9 +41,10 @@ class DemoConfig:
 
 @dataclass
 class PrepareConfig:
-    patch_size: int = 128
+    patch_size: int = 128  # shrunk to the smallest image side when an image is smaller
     stride: int = 64
     folds: int = 3
+    group: str = "auto"  # folds split by: title | image | auto (title when >= folds titles)
     seed: int = 0  # breaks ties when titles are assigned to folds
     name: str = ""  # store folder name; empty: derived from data.root and the settings above
 
@@ -68,6 +69,7 @@ class TrainConfig:
     plateau_patience: int = 3  # epochs without improvement before the lr is cut
     loss: str = "l1"  # l1 | mse | charbonnier
     grad_clip: float = 1.0  # max gradient norm; 0 turns clipping off
+    ema: float = 0.0  # decay of the weight average that is validated and saved; 0: off
     amp: bool = True  # mixed precision, used only on CUDA
     monitor: str = "score"  # score | y_mae | psnr: picks best.pt, early stopping, plateau lr
     patience: int = 10  # early stopping, epochs without a better validation score; 0: off
@@ -83,6 +85,7 @@ class AugmentConfig:
     hflip: bool = True
     vflip: bool = True
     rot90: bool = True
+    jitter: bool = True  # shift each patch by up to half the stride, off the prepared grid
 
 
 @dataclass
@@ -191,6 +194,11 @@ def validate(cfg: DictConfig) -> None:
     _check(p.patch_size >= 16, "prepare.patch_size", f"must be at least 16, got {p.patch_size}")
     _check(p.stride >= 1, "prepare.stride", f"must be positive, got {p.stride}")
     _check(p.folds >= 2, "prepare.folds", f"need at least 2 folds, got {p.folds}")
+    _check(
+        p.group in ("auto", "title", "image"),
+        "prepare.group",
+        f"expected auto, title or image, got '{p.group}'",
+    )
     fold_list(t.fold, "train.fold", p.folds)
     fold_list(i.folds, "infer.folds", p.folds)
     _check(t.epochs >= 1, "train.epochs", f"must be at least 1, got {t.epochs}")
@@ -206,6 +214,7 @@ def validate(cfg: DictConfig) -> None:
         "train.monitor",
         f"expected score, y_mae or psnr, got '{t.monitor}'",
     )
+    _check(0 <= t.ema < 1, "train.ema", f"must be in [0, 1), got {t.ema}")
     _check(t.grad_clip >= 0, "train.grad_clip", f"must be >= 0, got {t.grad_clip}")
     _check(t.patience >= 0, "train.patience", f"must be >= 0, got {t.patience}")
     _check(t.num_workers >= 0, "train.num_workers", f"must be >= 0, got {t.num_workers}")

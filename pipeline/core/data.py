@@ -34,6 +34,9 @@ def apply_dihedral(image: np.ndarray, mirror: bool, turns: int) -> np.ndarray:
 class PatchDataset(Dataset):
     """(scan, clean) uint8 CHW tensor pairs; one random dihedral transform applied to both.
 
+    With `jitter` > 0 each patch moves by up to that many pixels from its grid position (staying
+    inside the image), so an epoch sees patches between the prepared grid's corners too.
+
     Randomness comes from (seed, epoch, index), so a sample does not depend on the number of
     workers or on the order batches are drawn in, and a resumed run sees the same data.
     """
@@ -47,12 +50,14 @@ class PatchDataset(Dataset):
         vflip: bool = True,
         rot90: bool = True,
         seed: int = 0,
+        jitter: int = 0,
     ):
         self.store = store
         self.rows = rows
         self.patch = patch_size
         self.choices = dihedral_choices(hflip, vflip, rot90)
         self.seed = seed
+        self.jitter = jitter
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -64,9 +69,14 @@ class PatchDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, y, x = (int(v) for v in self.rows[index])
         p = self.patch
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.jitter > 0:
+            rec = self.store.images[image]
+            dy, dx = rng.integers(-self.jitter, self.jitter + 1, size=2)
+            y = min(max(y + int(dy), 0), rec.height - p)
+            x = min(max(x + int(dx), 0), rec.width - p)
         scan = self.store.scan(image)[y : y + p, x : x + p]
         clean = self.store.clean(image)[y : y + p, x : x + p]
-        rng = np.random.default_rng([self.seed, self.epoch, index])
         mirror, turns = self.choices[rng.integers(len(self.choices))]
         pair = [apply_dihedral(a, mirror, turns) for a in (scan, clean)]
         return tuple(torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in pair)

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from . import metrics as M
 from .config import to_dict, to_yaml
 from .data import PatchDataset
+from .ema import ModelEMA
 from .errors import UserError
 from .fsutil import atomic_path, write_text
 from .layout import fold_dir
@@ -206,12 +207,21 @@ class FoldTrainer:
                 f"{store.root}: fold {fold} leaves no training patches or no validation images"
             )
         a = cfg.augment
+        settings = store.manifest["settings"]
         self.dataset = PatchDataset(
-            store, rows, store.manifest["settings"]["patch_size"], a.hflip, a.vflip, a.rot90, t.seed
+            store,
+            rows,
+            settings["patch_size"],
+            a.hflip,
+            a.vflip,
+            a.rot90,
+            t.seed,
+            jitter=settings["stride"] // 2 if a.jitter else 0,
         )
         torch.manual_seed(t.seed + fold)
         self.model, self.params = build_checked_model(cfg)
         self.model.to(device)
+        self.ema = ModelEMA(self.model, t.ema) if t.ema > 0 else None
         self.loss_fn = build_loss(t.loss)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
@@ -264,6 +274,7 @@ class FoldTrainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema else None,
             "epoch": self.epoch,
             "step": self.step,
             "best": self.best,
@@ -285,6 +296,8 @@ class FoldTrainer:
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
         self.epoch, self.step = state["epoch"], state["step"]
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.bad_epochs, self.seconds = state["bad_epochs"], state["seconds"]
@@ -342,6 +355,8 @@ class FoldTrainer:
                 nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            if self.ema is not None:
+                self.ema.update(self.model)
             if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
                 self.scheduler.step()
             self.step += 1
@@ -349,10 +364,16 @@ class FoldTrainer:
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
         return float(np.mean(losses))
 
-    def predictor(self) -> TiledPredictor:
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights that are validated and saved as best.pt: the EMA when there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def predictor(self, model: nn.Module | None = None) -> TiledPredictor:
+        """Validation's inference path: `infer`'s tiling, one view, `model` or eval_model."""
         i = self.cfg.infer
         return TiledPredictor(
-            [self.model],
+            [model if model is not None else self.eval_model],
             views=[0],
             tile=i.tile,
             overlap=i.overlap,
@@ -391,7 +412,7 @@ class FoldTrainer:
                     self.dir / "best.pt",
                     {
                         **self._meta(),
-                        "model": self.model.state_dict(),
+                        "model": self.eval_model.state_dict(),
                         "epoch": self.epoch,
                         "validation": {"score": val.score, "y_mae": val.y_mae, "psnr": val.psnr},
                     },
