@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.core.config import load_config
 from pipeline.core.errors import UserError
-from tests.conftest import assert_user_error, run_cli
+from pipeline.core.training import build_checked_model
+from tests.conftest import REPO, assert_user_error, run_cli
 
 
 def test_demo_config_and_overrides():
@@ -63,3 +64,14 @@ def test_unknown_key_from_the_command_line_exits_2():
 def test_every_stage_has_a_help(module: str):
     result = run_cli(f"pipeline.{module}", "--help")
     assert result.code == 0 and f"python -m pipeline.{module}" in result.out
+
+
+EXPERIMENT_CONFIGS = sorted(p for p in (REPO / "configs").glob("*.yaml") if p.stem != "sweep")
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_CONFIGS, ids=[p.stem for p in EXPERIMENT_CONFIGS])
+def test_every_shipped_config_loads_and_fits_the_budget(path: Path):
+    cfg = load_config(path, [])
+    assert cfg.experiment == path.stem
+    _, params = build_checked_model(cfg)
+    assert 0 < params <= cfg.model.max_params <= 10_000_000

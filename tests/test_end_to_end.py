@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 from pipeline.core.imageio import read_rgb
 from pipeline.core.metrics import mean_y
 from pipeline.core.submission import read_submission
-from tests.conftest import assert_user_error, run_cli
+from tests.conftest import REPO, assert_user_error, run_cli
 
 
 def test_all_stages_on_a_tiny_demo(tmp_path: Path):
@@ -75,3 +77,42 @@ def test_run_all_never_builds_a_demo_at_a_mistyped_dataset_path(tmp_path: Path):
     result = run_cli("pipeline.make_demo", "--if-needed", f"data.root={missing}")
     assert_user_error(result, f"data.root: {missing} not found")
     assert not missing.exists()
+
+
+def test_run_all_sh_takes_a_config_and_overrides(tmp_path: Path):
+    """The one-command path: `bash run_all.sh CONFIG key=value ...` on an existing dataset."""
+    config = tmp_path / "tiny_exp.yaml"
+    config.write_text("model:\n  name: dncnn\n  args: {depth: 3, channels: 8}\n")
+    data = tmp_path / "demo"
+    overrides = [
+        f"data.root={data}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        f"submissions={tmp_path / 'submissions'}",
+        "demo.titles=3",
+        "demo.pages_per_title=2",
+        "demo.test_pages=2",
+        "demo.size=48",
+        "prepare.patch_size=32",
+        "train.epochs=1",
+        "infer.tta=[0]",
+    ]
+    assert run_cli("pipeline.make_demo", "--config", str(config), *overrides).code == 0
+    proc = subprocess.run(
+        ["bash", str(REPO / "run_all.sh"), str(config), *overrides],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "WANDB_MODE": "disabled"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "make_demo: " in proc.stdout and "is up to date" in proc.stdout
+    assert "train: dncnn (" in proc.stdout  # the config file's model, not the demo's
+    lines = proc.stdout.splitlines()
+    cv = json.loads((tmp_path / "runs" / "tiny_exp" / "cv.json").read_text())
+    assert any(
+        line.startswith(f"tiny_exp: CV {cv['cv_mean']:.4f}") and "identity" in line
+        for line in lines
+    )
+    submission = (tmp_path / "submissions" / "submission.csv").read_text().splitlines()
+    assert submission[0] == "Image File,Y Channel Value" and len(submission) == 3

@@ -67,7 +67,7 @@ class TrainConfig:
     scheduler: str = "cosine"  # cosine | plateau | none
     plateau_factor: float = 0.5
     plateau_patience: int = 3  # epochs without improvement before the lr is cut
-    loss: str = "l1"  # l1 | mse | charbonnier
+    loss: str = "l1"  # l1 | mse | charbonnier | l1_mean_y (L1 + the patch mean-luma error)
     grad_clip: float = 1.0  # max gradient norm; 0 turns clipping off
     ema: float = 0.0  # decay of the weight average that is validated and saved; 0: off
     amp: bool = True  # mixed precision, used only on CUDA
