@@ -87,7 +87,9 @@ display(per_title)
 
 # %%
 rng = np.random.default_rng(0)
-chosen = sorted(rng.choice(len(pairs), SAMPLE, replace=False)) if 0 < SAMPLE < len(pairs) else range(len(pairs))
+chosen = range(len(pairs))
+if 0 < SAMPLE < len(pairs):
+    chosen = sorted(rng.choice(len(pairs), SAMPLE, replace=False))
 rows = []
 for i in chosen:
     p = pairs[i]
@@ -115,7 +117,7 @@ plt.show()
 
 # %%
 fig, axes = plt.subplots(EXAMPLES, 2, figsize=(8, 4 * EXAMPLES), squeeze=False)
-for (scan_ax, clean_ax), p in zip(axes, pairs[:EXAMPLES]):
+for (scan_ax, clean_ax), p in zip(axes, pairs[:EXAMPLES], strict=False):
     scan_ax.imshow(read_rgb(p.scan))
     clean_ax.imshow(read_rgb(p.clean))
     scan_ax.set_title(f"{p.stem}: scan", fontsize=9)
@@ -149,7 +151,7 @@ effects = {
 }
 fig, axes = plt.subplots(2, len(effects), figsize=(2.6 * len(effects), 5.4))
 h, w = page.shape[:2]
-for (top, zoom), (name, image) in zip(axes.T, effects.items()):
+for (top, zoom), (name, image) in zip(axes.T, effects.items(), strict=True):
     image = np.clip(image, 0.0, 1.0)
     top.imshow(image)
     zoom.imshow(image[h // 3 : h // 3 + h // 5, w // 3 : w // 3 + w // 5], interpolation="nearest")

@@ -23,7 +23,8 @@ def log_summary_run(cfg: DictConfig, plots: list[Path]) -> None:
     table worst first (the worst `wandb.oof_images` rows with their triplet), the plots, and
     the config the folds were trained with (its `infer` part: the settings that scored them)."""
     run = run_dir(cfg)
-    config = run_config(run) | {"infer": to_dict(cfg.infer)}
+    trained = run_config(run) if (run / "config.yaml").is_file() else to_dict(cfg)
+    config = trained | {"infer": to_dict(cfg.infer)}
     tracker = Tracker(cfg, name=f"{cfg.experiment}-summary", job_type="summary", config=config)
     if tracker.run is None:
         return
