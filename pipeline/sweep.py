@@ -54,15 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     tracker = Tracker(cfg, name=None, job_type="sweep-trial")
     try:
         trial = f"{cfg.experiment}-{tracker.run.id if tracker.run else 'trial'}"
-        stage_args = ["--config", args.config, *args.overrides, f"experiment={trial}"]
-        trial_cfg = load_config(args.config, stage_args[2:])
+        overrides = [*args.overrides, f"experiment={trial}"]
+        trial_cfg = load_config(args.config, overrides)
         if tracker.run is not None:
             tracker.run.name = trial
             tracker.run.config.update({"experiment": trial}, allow_val_change=True)
         print(f"sweep: trial '{trial}'")
         with stage_runs_off():
             for stage in (prepare, train, infer):
-                stage.main(stage_args)
+                stage.main(["--config", args.config, *overrides])
         cv = read_cv(run_dir(trial_cfg))
         result = {k: cv[k] for k in ("cv_mean", "cv_std", "identity")} | {
             f"fold{f['fold']}/score": f["score"] for f in cv["folds"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import wandb
 from wandb.proto import wandb_internal_pb2 as pb
 
 BLOCK = 32 * 1024
@@ -53,14 +54,18 @@ class OfflineRun:
 
 
 def offline_runs(wandb_dir: Path) -> list[OfflineRun]:
-    """Every offline run under `wandb_dir` (the folder holding offline-run-* folders)."""
+    """Every offline run under `wandb_dir` (the folder holding offline-run-* folders). The W&B
+    service of this process is shut down first: a finished run's file is complete only then
+    (a command's runs are complete when it exits)."""
+    wandb.teardown()
     runs = []
     for folder in sorted(wandb_dir.glob("offline-run-*")):
         run = OfflineRun(folder)
         for r in records(next(folder.glob("run-*.wandb"))):
             kind = r.WhichOneof("record_type")
-            if kind == "run":
-                run.group, run.job_type = r.run.run_group, r.run.job_type
+            if kind == "run":  # a later run record (a rename) may carry only what changed
+                run.group = r.run.run_group or run.group
+                run.job_type = r.run.job_type or run.job_type
                 run.name = r.run.display_name or run.name
                 for item in r.run.config.update:
                     run.config[item.key] = json.loads(item.value_json)

@@ -96,7 +96,8 @@ def title_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "title": title,
             "images": len(group),
-            "fold": group[0]["fold"],
+            # one fold when folds are split by title; several with prepare.group=image
+            "folds": " ".join(str(f) for f in sorted({r["fold"] for r in group})),
             "score": float(np.mean([r["abs_err"] for r in group])),
             "identity": float(np.mean([r["identity_err"] for r in group])),
             "y_mae": float(np.mean([r["y_mae"] for r in group])),
@@ -114,14 +115,6 @@ class Triplet:
     scan: np.ndarray
     pred: np.ndarray
     clean: np.ndarray
-
-    @property
-    def caption(self) -> str:
-        r = self.row
-        return (
-            f"{r['stem']} (fold {r['fold']}): |ΔY| {r['abs_err']:.3f} "
-            f"(identity {r['identity_err']:.3f}), Y-MAE {r['y_mae']:.2f}, PSNR {r['psnr']:.2f}"
-        )
 
 
 def load_triplets(cfg: DictConfig, rows: list[dict[str, Any]]) -> list[Triplet]:
