@@ -237,3 +237,16 @@ def test_new_commands_have_a_help(module, capsys):
     assert exit_.value.code == 0 and f"python -m {module.__name__}" in out
     if module is leaderboard:
         assert "--diff EXP_A EXP_B" in out
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("plots.worst=0", "plots.worst: must be at least 1, got 0"),
+        ("wandb.oof_images=-1", "wandb.oof_images: must be >= 0, got -1"),
+        ("kaggle.competition=My Comp", "kaggle.competition: expected the slug"),
+    ],
+)
+def test_new_config_keys_are_checked(override: str, fragment: str):
+    with pytest.raises(UserError, match=fragment):
+        load_config(None, [override])
