@@ -30,6 +30,7 @@ from .core.layout import (
 )
 from .core.models import count_params
 from .core.progress import progress
+from .core.report import report_experiment
 from .core.store import PairStore
 from .core.tiling import TiledPredictor
 from .core.tracking import append_leaderboard, git_commit
@@ -43,7 +44,9 @@ does not grow with image size. Writes PNGs to runs/<experiment>/pred/test.
 With infer.oof=true (the default) each fold's model also restores its own held-out training
 images (runs/<experiment>/pred/oof): their leaderboard metric is the cross-validation score,
 printed next to the score of submitting the scans unchanged ("identity"), written to
-runs/<experiment>/cv.json and oof_scores.csv, and added to runs/leaderboard.csv."""
+runs/<experiment>/cv.json and oof_scores.csv, and added to runs/leaderboard.csv. Then the
+plots (runs/<experiment>/plots/: curves, error distribution, worst images) are drawn and a
+W&B summary run is logged beside the fold runs (see `python -m pipeline.report`)."""
 
 OOF_COLUMNS = [
     "stem",
@@ -193,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{summary['cv_mean']:.4f} ± {summary['cv_std']:.4f}   "
             f"identity (scans unchanged): {summary['identity']:.4f}"
         )
+        plots = report_experiment(cfg)
+        print(f"infer: plots -> {plots[0].parent} ({', '.join(p.name for p in plots)})")
     return 0
 
 

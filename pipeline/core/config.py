@@ -6,6 +6,7 @@ and its default. A key that is not here, or a value of the wrong type, is a user
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,19 @@ class WandbConfig:
     mode: str = "offline"  # offline | online | disabled; the WANDB_MODE variable wins
     project: str = "descan"
     entity: str | None = None
+    # scan | prediction | clean images in the summary run's out-of-fold table, worst first
+    # (every image gets a row; images are capped because a real dataset has thousands)
+    oof_images: int = 24
+
+
+@dataclass
+class PlotsConfig:
+    worst: int = 6  # out-of-fold images in runs/<experiment>/plots/worst.png, worst first
+
+
+@dataclass
+class KaggleConfig:
+    competition: str = ""  # the competition's slug (last part of its URL), for pipeline.submit
 
 
 @dataclass
@@ -125,6 +139,8 @@ class Config:
     infer: InferConfig = field(default_factory=InferConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    plots: PlotsConfig = field(default_factory=PlotsConfig)
+    kaggle: KaggleConfig = field(default_factory=KaggleConfig)
 
 
 def _merge(base: DictConfig, other: DictConfig, source: str) -> DictConfig:
@@ -236,6 +252,18 @@ def validate(cfg: DictConfig) -> None:
         f"expected offline, online or disabled, got '{cfg.wandb.mode}'",
     )
     _check(cfg.model.max_params >= 1, "model.max_params", "must be positive")
+    _check(
+        cfg.wandb.oof_images >= 0,
+        "wandb.oof_images",
+        f"must be >= 0, got {cfg.wandb.oof_images}",
+    )
+    _check(cfg.plots.worst >= 1, "plots.worst", f"must be at least 1, got {cfg.plots.worst}")
+    _check(
+        re.fullmatch(r"[a-z0-9-]*", cfg.kaggle.competition) is not None,
+        "kaggle.competition",
+        f"expected the slug from the competition's URL (a-z, 0-9, -), "
+        f"got '{cfg.kaggle.competition}'",
+    )
 
 
 def to_yaml(cfg: DictConfig) -> str:

@@ -25,7 +25,15 @@ class Tracker:
     """A W&B run, or nothing at all when W&B is disabled. Offline runs land in ./wandb and
     can be uploaded later with `wandb sync wandb/offline-run-*`."""
 
-    def __init__(self, cfg: DictConfig, name: str, job_type: str):
+    def __init__(
+        self,
+        cfg: DictConfig,
+        name: str | None,
+        job_type: str,
+        config: dict[str, Any] | None = None,
+    ):
+        """`name` None lets W&B name the run (a sweep agent does); `config` is what the run
+        records as its config, the stage's `cfg` by default."""
         self.run = None
         mode = wandb_mode(cfg)
         if mode == "disabled":
@@ -39,12 +47,12 @@ class Tracker:
             group=cfg.experiment,
             job_type=job_type,
             name=name,
-            config=to_dict(cfg),
+            config=config if config is not None else to_dict(cfg),
             mode=mode,
             settings=wandb.Settings(console="off", silent=True),
         )
 
-    def log(self, metrics: dict[str, Any], step: int) -> None:
+    def log(self, metrics: dict[str, Any], step: int | None = None) -> None:
         if self.run is not None:
             self.run.log(metrics, step=step)
 
@@ -53,6 +61,22 @@ class Tracker:
         if self.run is not None and triplets:
             images = [self._wandb.Image(img, caption=caption) for caption, img in triplets]
             self.run.log({key: images}, step=step)
+
+    def log_table(
+        self, key: str, columns: list[str], rows: list[list[Any]], step: int | None = None
+    ) -> None:
+        """A table; numpy images in a cell become W&B images, None leaves a cell empty."""
+        if self.run is None:
+            return
+        table = self._wandb.Table(columns=columns)
+        for row in rows:
+            table.add_data(*(self._wandb.Image(v) if isinstance(v, np.ndarray) else v for v in row))
+        self.run.log({key: table}, step=step)
+
+    def log_image_files(self, images: dict[str, Path], step: int | None = None) -> None:
+        """Image files (PNG plots) under the given keys."""
+        if self.run is not None and images:
+            self.run.log({k: self._wandb.Image(str(p)) for k, p in images.items()}, step=step)
 
     def summary(self, values: dict[str, Any]) -> None:
         if self.run is not None:
