@@ -33,7 +33,7 @@ from .core.progress import progress
 from .core.report import report_experiment
 from .core.store import PairStore
 from .core.tiling import TiledPredictor
-from .core.tracking import append_leaderboard, git_commit
+from .core.tracking import git_commit, record_leaderboard
 from .core.training import model_from_checkpoint, resolve_device
 
 DESCRIPTION = """\
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             if done.is_file():
                 train_seconds += json.loads(done.read_text())["seconds"]
         params = count_params(models[folds[0]])
-        append_leaderboard(
+        record_leaderboard(
             leaderboard_csv(cfg),
             {
                 "experiment": cfg.experiment,

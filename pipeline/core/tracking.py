@@ -118,15 +118,18 @@ LEADERBOARD_COLUMNS = [
 ]
 
 
-def append_leaderboard(path: Path, row: dict[str, Any]) -> None:
-    """Add one finished experiment to the local leaderboard CSV (rewritten atomically)."""
-    lines = path.read_text() if path.is_file() else ""
+def record_leaderboard(path: Path, row: dict[str, Any]) -> None:
+    """Put one finished experiment on the local leaderboard CSV (rewritten atomically); a row
+    of the same experiment from an earlier run is replaced, so re-inferring never duplicates."""
+    rows = [r for r in read_leaderboard(path) if r.get("experiment") != str(row["experiment"])]
+    rows.append({k: row.get(k, "") for k in LEADERBOARD_COLUMNS})
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LEADERBOARD_COLUMNS, lineterminator="\n")
-    if not lines:
-        writer.writeheader()
-    writer.writerow({k: row.get(k, "") for k in LEADERBOARD_COLUMNS})
-    write_text(path, lines + buf.getvalue())
+    writer = csv.DictWriter(
+        buf, fieldnames=LEADERBOARD_COLUMNS, lineterminator="\n", extrasaction="ignore"
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
 
 
 def read_leaderboard(path: Path) -> list[dict[str, str]]:
