@@ -6,25 +6,51 @@ import inspect
 import json
 
 from .core import cli
-from .core.models import build_model, count_params, list_models
+from .core.models import (
+    build_model,
+    count_params,
+    list_models,
+    model_defaults,
+    model_kind,
+    needs_bicubic_input,
+)
 
 DESCRIPTION = """\
-List the architectures that model.name can name: their trainable parameter counts at default
-settings (model.args empty) and a one-line summary. Their settings (model.args) are the
-constructor arguments, documented in pipeline/core/models/<name>.py.
+List the registered architectures: their kind, trainable parameter counts at default settings
+(model.args empty), default super-resolution scale, and a one-line summary. Their settings
+(model.args) are the constructor arguments, documented in pipeline/core/models/<name>.py.
+
+  kind     restorer: what model.name names, degraded image in, restored image out;
+           discriminator: scores images for GAN training
+  scale    the default upscaling factor of models that take a `scale` argument (they map
+           h x w to h*scale x w*scale); "-" for same-size models
+  bicubic  "yes" for models that work at the output resolution (SRCNN, ARCNN): for
+           super-resolution they take the input already upsampled with MATLAB bicubic
 
   python -m pipeline.models           an aligned table, sorted by name
-  python -m pipeline.models --json    a JSON list of {"name": ..., "params": ...}, sorted by name"""
+  python -m pipeline.models --json    a JSON list of {"name", "kind", "params", "scale",
+                                      "bicubic_input"} (scale null for same-size models)"""
 
 
 def summary() -> list[dict]:
-    """Name, trainable parameters and one-line description of every model at its defaults."""
+    """Name, kind, trainable parameters, default scale, whether the input must be bicubic
+    upsampled for super-resolution, and a one-line description of every model at its
+    defaults."""
     rows = []
     for name in list_models():
         model = build_model(name)
         # Each architecture's module docstring is its one-line summary.
         about = inspect.getdoc(inspect.getmodule(type(model))) or ""
-        rows.append({"name": name, "params": count_params(model), "about": about})
+        rows.append(
+            {
+                "name": name,
+                "kind": model_kind(name),
+                "params": count_params(model),
+                "scale": model_defaults(name).get("scale"),
+                "bicubic_input": needs_bicubic_input(name),
+                "about": about,
+            }
+        )
     return rows
 
 
@@ -34,14 +60,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = summary()
     if args.json:
-        print(json.dumps([{"name": r["name"], "params": r["params"]} for r in rows]))
+        print(json.dumps([{k: v for k, v in r.items() if k != "about"} for r in rows]))
         return 0
-    name_width = max(len("name"), *(len(r["name"]) for r in rows))
-    params = [f"{r['params']:,}" for r in rows]
-    params_width = max(len("params"), *(len(p) for p in params))
-    print(f"{'name':<{name_width}}  {'params':>{params_width}}  about")
-    for r, p in zip(rows, params, strict=True):
-        print(f"{r['name']:<{name_width}}  {p:>{params_width}}  {r['about']}")
+    table = [
+        {
+            "name": r["name"],
+            "kind": r["kind"],
+            "params": f"{r['params']:,}",
+            "scale": "-" if r["scale"] is None else f"x{r['scale']}",
+            "bicubic": "yes" if r["bicubic_input"] else "-",
+        }
+        for r in rows
+    ]
+    widths = {k: max(len(k), *(len(t[k]) for t in table)) for k in table[0]}
+    right = {"params", "scale"}  # numbers line up on the right
+
+    def line(cells: dict[str, str]) -> str:
+        return "  ".join(
+            f"{cells[k]:>{w}}" if k in right else f"{cells[k]:<{w}}" for k, w in widths.items()
+        )
+
+    print(line({k: k for k in widths}) + "  about")
+    for t, r in zip(table, rows, strict=True):
+        print(line(t) + "  " + r["about"])
     return 0
 
 

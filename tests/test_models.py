@@ -14,33 +14,57 @@ from pipeline.core.models import (
     count_params,
     list_models,
     model_arguments,
+    model_defaults,
+    model_kind,
     register,
 )
 from pipeline.core.models.common import pad_to_multiple
 from tests.conftest import run_cli
 
-NAMES = ["dncnn", "nafnet", "resunet", "unet_smp"]
+DISCRIMINATORS = ["patchgan_discriminator", "srgan_discriminator"]
+RESTORERS = [
+    "arcnn",
+    "dncnn",
+    "edsr",
+    "nafnet",
+    "pix2pix_unet",
+    "rdn",
+    "resunet",
+    "srcnn",
+    "srresnet",
+    "unet_smp",
+]
+NAMES = sorted(RESTORERS + DISCRIMINATORS)
 BUDGET = 10_000_000
 
 
-def test_every_architecture_is_registered():
+def test_every_architecture_is_registered_with_its_kind():
     assert list_models() == NAMES
+    assert list_models("restorer") == RESTORERS
+    assert list_models("discriminator") == DISCRIMINATORS
+    assert model_kind("srresnet") == "restorer"
+    assert model_kind("srgan_discriminator") == "discriminator"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        register("critic", kind="critic")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RESTORERS)
 def test_shapes_budget_and_a_training_step(name: str):
+    # Super-resolution models (a `scale` argument) map h x w to h*scale x w*scale.
+    scale = model_defaults(name).get("scale", 1)
     torch.manual_seed(0)
     model = build_model(name)
     assert count_params(model) < BUDGET
     model.eval()
     with torch.no_grad():
-        for shape in [(1, 3, 37, 53), (2, 3, 64, 64)]:
-            out = model(torch.rand(shape))
-            assert out.shape == shape
+        for b, h, w in [(1, 37, 53), (2, 32, 32)]:
+            out = model(torch.rand(b, 3, h, w))
+            assert out.shape == (b, 3, h * scale, w * scale)
             assert torch.isfinite(out).all()
     model.train()
     x = torch.rand(2, 3, 37, 53)
-    loss = (model(x) - x).abs().mean()
+    target = torch.rand(2, 3, 37 * scale, 53 * scale)
+    loss = (model(x) - target).abs().mean()
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
@@ -108,8 +132,9 @@ def test_unknown_name_lists_the_known_ones():
 
 
 def test_model_arguments_are_the_constructor_keywords():
-    assert model_arguments("dncnn") == ["depth", "channels", "in_channels"]
-    assert model_arguments("resunet") == ["base", "dropout", "norm"]
+    assert model_arguments("dncnn") == ["depth", "channels", "in_channels", "attention"]
+    assert model_arguments("resunet") == ["base", "dropout", "norm", "attention"]
+    assert model_defaults("edsr")["scale"] == 2 and model_defaults("srresnet")["scale"] == 4
     with pytest.raises(UnknownModelError):
         model_arguments("resnut")
 
@@ -134,3 +159,11 @@ def test_cli_json_lists_every_model_with_its_parameters():
     assert [r["name"] for r in rows] == NAMES
     for r in rows:
         assert r["params"] == count_params(build_model(r["name"]))
+        assert r["kind"] == ("discriminator" if r["name"] in DISCRIMINATORS else "restorer")
+    by_name = {r["name"]: r for r in rows}
+    assert [n for n, r in by_name.items() if r["bicubic_input"]] == ["arcnn", "srcnn"]
+    assert {n: r["scale"] for n, r in by_name.items() if r["scale"]} == {
+        "edsr": 2,
+        "rdn": 2,
+        "srresnet": 4,
+    }

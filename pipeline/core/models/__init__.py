@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 # Imported for their side effect: each module registers its architecture.
-from . import dncnn, nafnet, resunet, unet_smp  # noqa: F401
+from . import (  # noqa: F401
+    arcnn,
+    dncnn,
+    edsr,
+    nafnet,
+    patchgan_discriminator,
+    pix2pix_unet,
+    rdn,
+    resunet,
+    srcnn,
+    srgan_discriminator,
+    srresnet,
+    unet_smp,
+)
 from .common import (
+    KINDS,
     UnknownModelError,
     build_model,
     count_params,
     list_models,
     model_arguments,
+    model_defaults,
+    model_kind,
+    needs_bicubic_input,
     register,
 )
 
 __all__ = [
+    "KINDS",
     "UnknownModelError",
     "build_model",
     "count_params",
     "list_models",
     "model_arguments",
+    "model_defaults",
+    "model_kind",
+    "needs_bicubic_input",
     "register",
 ]

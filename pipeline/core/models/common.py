@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +13,11 @@ from torch import nn
 Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_KINDS: dict[str, str] = {}
+
+# "restorer": maps a degraded image to a restored one, what model.name names (with a `scale`
+# argument for super-resolution). "discriminator": scores images for GAN training.
+KINDS = ("restorer", "discriminator")
 
 
 class UnknownModelError(KeyError, ValueError):
@@ -24,21 +29,25 @@ class UnknownModelError(KeyError, ValueError):
         return str(self.args[0])
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
-    """Decorator: make a builder function or nn.Module class buildable as `name`."""
+def register(name: str, kind: str = "restorer") -> Callable[[Builder], Builder]:
+    """Decorator: make a builder function or nn.Module class buildable as `name`, of `kind`
+    (one of KINDS)."""
+    if kind not in KINDS:
+        raise ValueError(f"model '{name}': kind must be one of {', '.join(KINDS)}, got '{kind}'")
 
     def decorate(builder: Builder) -> Builder:
         if name in _REGISTRY and _REGISTRY[name] is not builder:
             raise ValueError(f"model '{name}' is already registered")
         _REGISTRY[name] = builder
+        _KINDS[name] = kind
         return builder
 
     return decorate
 
 
-def list_models() -> list[str]:
-    """The registered model names, sorted."""
-    return sorted(_REGISTRY)
+def list_models(kind: str | None = None) -> list[str]:
+    """The registered model names, sorted; only those of `kind` when it is given."""
+    return sorted(name for name in _REGISTRY if kind is None or _KINDS[name] == kind)
 
 
 def _builder(name: str) -> Callable[..., nn.Module]:
@@ -54,11 +63,32 @@ def build_model(name: str, **kwargs) -> nn.Module:
     return _builder(name)(**kwargs)
 
 
-def model_arguments(name: str) -> list[str]:
-    """The keyword arguments the model registered as `name` takes, in signature order."""
+def model_kind(name: str) -> str:
+    """ "restorer" or "discriminator": what the model registered as `name` is for."""
+    _builder(name)
+    return _KINDS[name]
+
+
+def needs_bicubic_input(name: str) -> bool:
+    """True for models that work at the output resolution (SRCNN, ARCNN): for super-resolution
+    they take the low-resolution image upsampled by MATLAB bicubic (pipeline.core.resize), and
+    have no `scale` argument. Read from the class attribute `bicubic_input`."""
+    return bool(getattr(_builder(name), "bicubic_input", False))
+
+
+def model_defaults(name: str) -> dict[str, Any]:
+    """The keyword arguments the model registered as `name` takes, in signature order, with
+    their defaults (inspect.Parameter.empty for one without)."""
     # For a class, signature() reads __init__ and leaves out self.
     parameters = inspect.signature(_builder(name)).parameters.values()
-    return [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return {
+        p.name: p.default for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def model_arguments(name: str) -> list[str]:
+    """The keyword arguments the model registered as `name` takes, in signature order."""
+    return list(model_defaults(name))
 
 
 def count_params(model: nn.Module) -> int:

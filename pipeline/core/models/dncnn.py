@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import blocks
 from .common import register
 
 
@@ -22,9 +23,13 @@ class DnCNN(nn.Module):
         depth: number of conv layers in total, at least 2 (default 17, the paper's).
         channels: width of every hidden layer (default 64).
         in_channels: image channels in and out (default 3).
+        attention: "none", "channel", "spatial" or "cbam" attention after each middle layer
+            (default "none"; see blocks.attention).
     """
 
-    def __init__(self, depth: int = 17, channels: int = 64, in_channels: int = 3) -> None:
+    def __init__(
+        self, depth: int = 17, channels: int = 64, in_channels: int = 3, attention: str = "none"
+    ) -> None:
         super().__init__()
         if depth < 2:
             raise ValueError(f"dncnn: depth must be at least 2, got {depth}")
@@ -38,6 +43,8 @@ class DnCNN(nn.Module):
                 nn.BatchNorm2d(channels),
                 nn.ReLU(inplace=True),
             ]
+            if attention != "none":  # no Identity layers: the layer indices stay as they were
+                layers.append(blocks.attention(attention, channels, "dncnn"))
         layers.append(nn.Conv2d(channels, in_channels, 3, padding=1))
         self.body = nn.Sequential(*layers)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import blocks
 from .common import pad_to_multiple, register
 
 LEVELS = 4  # encoder levels, each ending in a 2x2 max-pool
@@ -16,10 +17,10 @@ def _norm(kind: str, channels: int) -> nn.Module:
 
 class ResBlock(nn.Module):
     """Residual block (He et al. 2016, "Deep Residual Learning for Image Recognition"):
-    conv3x3-norm-ReLU-dropout-conv3x3-norm, plus the input (through a 1x1 conv when the width
-    changes), then ReLU."""
+    conv3x3-norm-ReLU-dropout-conv3x3-norm (then the optional attention, where CBAM puts it),
+    plus the input (through a 1x1 conv when the width changes), then ReLU."""
 
-    def __init__(self, c_in: int, c_out: int, norm: str, dropout: float) -> None:
+    def __init__(self, c_in: int, c_out: int, norm: str, dropout: float, attention: str) -> None:
         super().__init__()
         bias = norm == "none"  # a bias right before BN is wasted
         self.body = nn.Sequential(
@@ -29,6 +30,7 @@ class ResBlock(nn.Module):
             nn.Dropout(dropout) if dropout > 0 else nn.Identity(),
             nn.Conv2d(c_out, c_out, 3, padding=1, bias=bias),
             _norm(norm, c_out),
+            blocks.attention(attention, c_out, "resunet"),
         )
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
         self.act = nn.ReLU(inplace=True)
@@ -54,9 +56,13 @@ class ResUNet(nn.Module):
         dropout: dropout probability between the two convs of every residual block (default 0.0,
             none).
         norm: "bn" for BatchNorm after each conv of a residual block, or "none" (default "bn").
+        attention: "none", "channel", "spatial" or "cbam" attention at the end of every
+            residual block's branch (default "none"; see blocks.attention).
     """
 
-    def __init__(self, base: int = 16, dropout: float = 0.0, norm: str = "bn") -> None:
+    def __init__(
+        self, base: int = 16, dropout: float = 0.0, norm: str = "bn", attention: str = "none"
+    ) -> None:
         super().__init__()
         if norm not in ("bn", "none"):
             raise ValueError(f"resunet: norm must be 'bn' or 'none', got '{norm}'")
@@ -67,16 +73,18 @@ class ResUNet(nn.Module):
         self.encoders = nn.ModuleList()
         c_in = 3
         for c in widths:
-            self.encoders.append(ResBlock(c_in, c, norm, dropout))
+            self.encoders.append(ResBlock(c_in, c, norm, dropout, attention))
             c_in = c
         self.pool = nn.MaxPool2d(2)
-        self.bottleneck = nn.Sequential(*(ResBlock(c_in, c_in, norm, dropout) for _ in range(4)))
+        self.bottleneck = nn.Sequential(
+            *(ResBlock(c_in, c_in, norm, dropout, attention) for _ in range(4))
+        )
 
         self.ups = nn.ModuleList()
         self.decoders = nn.ModuleList()
         for c in reversed(widths):
             self.ups.append(nn.ConvTranspose2d(c_in, c, 2, stride=2))
-            self.decoders.append(ResBlock(2 * c, c, norm, dropout))
+            self.decoders.append(ResBlock(2 * c, c, norm, dropout, attention))
             c_in = c
 
         self.head = nn.Sequential(
