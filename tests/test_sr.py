@@ -211,3 +211,11 @@ def test_upscale_user_errors_leave_nothing_behind(tmp_path: Path, capsys):
     (src / "bx2.png").write_bytes(b"not an image")  # found only after ax2 is upscaled
     assert_user_error(run_cli("pipeline.upscale", str(src), str(out), "--scale", "2"), "bx2.png")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("main", "prog"), [(evaluate_main, "evaluate"), (upscale_main, "upscale")])
+def test_help_names_the_command(main, prog: str, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    assert f"python -m pipeline.{prog}" in capsys.readouterr().out
