@@ -88,14 +88,18 @@ class AugmentConfig:
     vflip: bool = True
     rot90: bool = True
     jitter: bool = True  # shift each patch by up to half the stride, off the prepared grid
+    # Chance, in [0, 1], that a training sample's scan is replaced by a synthetic scan of its
+    # clean patch, made with the `synth` settings (DESCAN-18K replaced a quarter: 0.25 in the
+    # descanning configs). Validation and test images are never touched.
+    synthetic_p: float = 0.0
 
 
 @dataclass
 class SynthConfig:
-    """The print-scan simulator (pipeline/core/synth), as `python -m pipeline.synth` uses it:
-    a preset, and any of its settings replaced. A setting is a range [low, high] drawn
-    uniformly for each scan (or, for *_p, a chance); null keeps the preset's. Each must stay
-    within the limits in brackets. Counts are per megapixel."""
+    """The print-scan simulator (pipeline/core/synth), as augment.synthetic_p and
+    `python -m pipeline.synth` use it: a preset, and any of its settings replaced. A setting
+    is a range [low, high] drawn uniformly for each scan (or, for *_p, a chance); null keeps
+    the preset's. Each must stay within the limits in brackets. Counts are per megapixel."""
 
     preset: str = "magazine"  # magazine | newspaper | photo_print | light
     halftone_p: float | None = None  # chance of a dot-screen print, else continuous tone [0, 1]
@@ -280,6 +284,8 @@ def validate(cfg: DictConfig) -> None:
     presets = ", ".join(PRESETS)
     for key, preset in (("demo.preset", cfg.demo.preset), ("synth.preset", cfg.synth.preset)):
         _check(preset in PRESETS, key, f"expected one of {presets}, got '{preset}'")
+    p_syn = cfg.augment.synthetic_p
+    _check(0 <= p_syn <= 1, "augment.synthetic_p", f"must be in [0, 1], got {p_syn}")
     for name, value in synth_overrides(cfg).items():
         problem = check_setting(name, value)
         _check(problem is None, f"synth.{name}", str(problem))
