@@ -14,10 +14,9 @@ from statistics import NormalDist
 import cv2
 import numpy as np
 
-PLATES = ("c", "m", "y", "k")
-# Screen angles in degrees, as on an offset press: C 15, M 75, Y 0, K 45.
+# Plates are in C, M, Y, K order throughout. Screen angles in degrees, as on an offset press.
 SCREEN_ANGLES = (15.0, 75.0, 0.0, 45.0)
-# Reflectance (RGB) of each solid ink on white paper, in PLATES order.
+# Reflectance (RGB) of each solid ink on white paper.
 INK_COLORS = np.array(
     [(0.05, 0.62, 0.90), (0.90, 0.12, 0.50), (1.00, 0.92, 0.08), (0.08, 0.08, 0.09)],
     dtype=np.float32,
@@ -116,18 +115,24 @@ def _spot_quantiles() -> np.ndarray:
 
 
 @cache
-def _threshold_table(dot_gain: float) -> np.ndarray:
-    """Coverage level (0..255) -> spot threshold that inks exactly that share of a cell, dot
-    gain included (a linearized screen, as a calibrated press has). A dot's edge is soft over
-    DOT_EDGE, so zero coverage sits below every spot value and full coverage above."""
+def _coverage_curve() -> tuple[np.ndarray, np.ndarray]:
+    """(thresholds, share of a cell each inks): with a dot's edge soft over DOT_EDGE, zero
+    coverage sits below every spot value and full coverage above it."""
     spot = _spot_quantiles()
     thresholds = np.linspace(-DOT_EDGE / 2, 1 + DOT_EDGE / 2, 2049)
     inked = np.clip((thresholds[:, None] - spot[None, :]) / DOT_EDGE + 0.5, 0.0, 1.0).mean(1)
-    a = np.arange(256, dtype=np.float64) / 255.0
-    return np.interp(a + dot_gain * a * (1.0 - a), inked, thresholds).astype(np.float32)
+    return thresholds, inked
+
+
+def _threshold_table(dot_gain: float) -> np.ndarray:
+    """Coverage level (0..255) -> spot threshold that inks exactly that share of a cell, dot
+    gain included: a linearized screen, as a calibrated press has."""
+    thresholds, inked = _coverage_curve()
+    return np.interp(_gain_table(dot_gain), inked, thresholds).astype(np.float32)
 
 
 def _gain_table(dot_gain: float) -> np.ndarray:
+    """Coverage level (0..255) -> the share of paper the ink covers once it has spread."""
     a = np.arange(256, dtype=np.float32) / 255.0
     return a + dot_gain * a * (1.0 - a)
 
@@ -191,7 +196,7 @@ def print_page(
     h, w = clean.shape[:2]
     planes = [np.ones((h, w), np.float32) for _ in range(3)]  # R, G, B reflectance
     passed = np.empty((h, w), np.float32)
-    table = _threshold_table(round(dot_gain, 3)) if halftone else _gain_table(dot_gain)
+    table = _threshold_table(dot_gain) if halftone else _gain_table(dot_gain)
     for i, (dx, dy) in enumerate(plate_offsets):
         if not plates[i].any():
             continue
@@ -308,7 +313,8 @@ def geometry(
     perfectly. Content at (x, y) in `image` lands at (x + dx, y + dy).
 
     The displacement is smooth, so it is computed on a grid of GEOMETRY_STEP pixels and
-    interpolated (exactly, for the shift and rotation) by a linear resize."""
+    interpolated by a linear resize: exact for the shift and rotation, except within half a
+    grid step of the border, where the resize holds the last grid value."""
     if warp == 0 and shift == (0.0, 0.0) and rotation == 0:
         return image
     h, w = image.shape[:2]
@@ -344,10 +350,11 @@ def dust_and_hairs(
     if n_dust + n_hairs == 0:
         return image
     mask = np.zeros((h, w), np.uint8)
-    shift = 4  # OpenCV's fixed-point bits: sub-pixel positions
+    shift = 4  # OpenCV's fixed-point bits: positions and radii in 1/16 pixel
+    one = 1 << shift
     for _ in range(n_dust):
-        centre = (int(rng.uniform(0, w) * 16), int(rng.uniform(0, h) * 16))
-        radius = int(rng.uniform(0.5, 2.0) * 16)
+        centre = (int(rng.uniform(0, w) * one), int(rng.uniform(0, h) * one))
+        radius = int(rng.uniform(0.5, 2.0) * one)
         cv2.circle(mask, centre, radius, int(rng.uniform(100, 255)), -1, cv2.LINE_AA, shift)
     for _ in range(n_hairs):
         steps = int(rng.integers(8, 30))
@@ -357,7 +364,7 @@ def dust_and_hairs(
         pts = start + np.cumsum(step * np.stack([np.cos(heading), np.sin(heading)], 1), 0)
         cv2.polylines(
             mask,
-            [np.round(pts * 16).astype(np.int32)],
+            [np.round(pts * one).astype(np.int32)],
             False,
             int(rng.uniform(120, 230)),
             1,
