@@ -21,15 +21,16 @@ from .core.imageio import write_png
 from .core.metrics import mean_y
 from .core.pages import compose_page, title_style
 from .core.progress import progress
-from .core.simulator import sample_params, simulate_scan
 from .core.submission import format_csv
+from .core.synth import SIMULATOR_VERSION, Ranges, make_ranges, sample_params, simulate_scan
 
 DESCRIPTION = """\
 Build the demo dataset at data.root (default data/demo): magazine-like pages composed from
-images shipped with scikit-image and matplotlib, printed and scanned by the simulator.
+images shipped with scikit-image and matplotlib, printed and scanned by the print-scan
+simulator (preset demo.preset; the pages of one title share its paper, press and scanner).
 Training and test pages come from different titles. Settings: demo.titles,
-demo.pages_per_title, demo.test_pages, demo.size, demo.seed. An existing folder that is not
-demo data is never touched."""
+demo.pages_per_title, demo.test_pages, demo.size, demo.seed, demo.preset. An existing folder
+that is not demo data is never touched."""
 
 TITLES = [
     "BookOfMaking",
@@ -49,12 +50,40 @@ MARKER = ".demo.json"
 TEST_TITLES = 2
 
 
-def page_params(title_params, rng: np.random.Generator):
-    """A page's scan settings: paper and scanner response come from its title (one paper
-    stock, one scanner), the rest varies page by page."""
-    p = sample_params(rng)
-    shared = ("paper", "black", "gamma", "saturation", "gains", "screen_period")
-    return dataclasses.replace(p, **{k: getattr(title_params, k) for k in shared})
+# What the pages of one title share: one paper stock, one press, one scanner and its settings.
+TITLE_SETTINGS = (
+    "halftone",
+    "screen_period",
+    "dot_gain",
+    "paper",
+    "black",
+    "gamma",
+    "contrast",
+    "saturation",
+    "gains",
+    "jpeg_quality",
+)
+
+
+def scan_title(
+    cleans: list[np.ndarray], rng: np.random.Generator, ranges: Ranges
+) -> list[np.ndarray]:
+    """The descanning side of a title's pairs: the scan of each page but the last, which is
+    printed on the back of the one before it (and shows through). Settings in TITLE_SETTINGS
+    are drawn once for the title, the rest page by page."""
+    title = sample_params(ranges, rng)
+    shared = {k: getattr(title, k) for k in TITLE_SETTINGS}
+    scans = []
+    for page in range(len(cleans) - 1):
+        params = dataclasses.replace(sample_params(ranges, rng), **shared)
+        scans.append(simulate_scan(cleans[page], params, rng, back=cleans[page + 1]))
+    return scans
+
+
+def marker(demo: dict) -> dict:
+    """What the marker file records: the settings and the simulator's version, so a demo made
+    by an older simulator is rebuilt."""
+    return {**demo, "simulator": SIMULATOR_VERSION}
 
 
 def build(out: Path, demo: dict) -> dict[str, float]:
@@ -72,18 +101,17 @@ def build(out: Path, demo: dict) -> dict[str, float]:
     for sub in ("train/scan", "train/clean", "test/scan", "test/clean"):
         (out / sub).mkdir(parents=True)
 
+    ranges = make_ranges(demo["preset"])
     truth = {}
     bar = progress(total=sum(n for _, n, _ in jobs), desc="demo pages", unit="page")
     for t_index, (title, pages, split) in enumerate(jobs):
         rng = np.random.default_rng([seed, t_index])
-        style, title_params = title_style(rng), sample_params(rng)
+        style = title_style(rng)
         # One page more than needed: the last one only serves as the back of the one before.
         cleans = [compose_page(rng, style, title, page + 1, size) for page in range(pages + 1)]
-        for page in range(pages):
+        scans = scan_title(cleans, rng, ranges)
+        for page, scan in enumerate(scans):
             stem = f"{title}.{page + 1:05d}.{1 + page % 2:02d}"
-            scan = simulate_scan(
-                cleans[page], rng, back=cleans[page + 1], params=page_params(title_params, rng)
-            )
             write_png(out / split / "scan" / f"{stem}.png", scan)
             write_png(out / split / "clean" / f"{stem}.png", cleans[page])
             if split == "test":
@@ -91,7 +119,7 @@ def build(out: Path, demo: dict) -> dict[str, float]:
             bar.update()
     bar.close()
     (out / "test" / "truth.csv").write_text(format_csv(truth))
-    (out / MARKER).write_text(json.dumps(demo, indent=1))
+    (out / MARKER).write_text(json.dumps(marker(demo), indent=1))
     return truth
 
 
@@ -111,13 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     args, cfg = cli.parse_config(parser, argv)
     out = Path(cfg.data.root)
     demo = to_dict(cfg.demo)
-    marker = out / MARKER
-    if out.exists() and any(out.iterdir()) and not marker.is_file():
+    marker_file = out / MARKER
+    if out.exists() and any(out.iterdir()) and not marker_file.is_file():
         if args.if_needed:
             print(f"make_demo: {out} holds a dataset that is not the demo; using it as it is")
             return 0
         raise UserError(f"data.root: {out} exists and is not demo data; refusing to overwrite it")
-    if args.if_needed and marker.is_file() and json.loads(marker.read_text()) == demo:
+    if (
+        args.if_needed
+        and marker_file.is_file()
+        and json.loads(marker_file.read_text()) == marker(demo)
+    ):
         print(f"make_demo: {out} is up to date")
         return 0
     if args.if_needed and not out.exists() and not _is_under(out, REPO_ROOT / "data"):

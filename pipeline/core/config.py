@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from .errors import UserError
+from .synth import PRESETS, Ranges, check_setting, make_ranges
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
@@ -38,6 +39,7 @@ class DemoConfig:
     pages_per_title: int = 5  # training pages per title
     test_pages: int = 6
     size: int = 256  # side of each square page, pixels
+    preset: str = "magazine"  # print-scan simulator preset the demo scans are made with
 
 
 @dataclass
@@ -87,6 +89,48 @@ class AugmentConfig:
     vflip: bool = True
     rot90: bool = True
     jitter: bool = True  # shift each patch by up to half the stride, off the prepared grid
+    # Chance, in [0, 1], that a training sample's scan is replaced by a synthetic scan of its
+    # clean patch, made with the `synth` settings (DESCAN-18K replaced a quarter: 0.25 in the
+    # descanning configs). Validation and test images are never touched.
+    synthetic_p: float = 0.0
+
+
+@dataclass
+class SynthConfig:
+    """The print-scan simulator (pipeline/core/synth), as augment.synthetic_p and
+    `python -m pipeline.synth` use it: a preset, and any of its settings replaced. A setting
+    is a range [low, high] drawn uniformly for each scan (or, for *_p, a chance); null keeps
+    the preset's. Each must stay within the limits in brackets. Counts are per megapixel."""
+
+    preset: str = "magazine"  # magazine | newspaper | photo_print | light
+    halftone_p: float | None = None  # chance of a dot-screen print, else continuous tone [0, 1]
+    screen_period: list[float] | None = None  # screen cell in scan pixels, dpi / lpi [2, 32]
+    dot_gain: list[float] | None = None  # coverage a prints as a + g * a * (1 - a) [0, 0.5]
+    misregistration: list[float] | None = None  # offset of each CMYK plate, pixels [0, 4]
+    paper_white: list[float] | None = None  # brightness of blank paper as scanned [0.5, 1]
+    paper_tint: list[float] | None = None  # yellowing: blue loses 1.6x, red 0.2x this [0, 0.3]
+    black: list[float] | None = None  # lifted blacks: what solid black scans as [0, 0.4]
+    gamma: list[float] | None = None  # tone curve exponent [0.4, 2.5]
+    contrast: list[float] | None = None  # tone slope about mid grey [0.5, 1.5]
+    saturation: list[float] | None = None  # share of the chroma kept [0, 1.5]
+    channel_gain: list[float] | None = None  # each channel's gain is 1 +- this [0, 0.2]
+    bleed: list[float] | None = None  # back page show-through where it is solid black [0, 0.5]
+    bleed_blur: list[float] | None = None  # its scatter in the paper, Gaussian sigma px [0, 10]
+    grain: list[float] | None = None  # paper grain, relative standard deviation [0, 0.1]
+    warp: list[float] | None = None  # wrinkles: smooth displacement, pixels [0, 10]
+    creases: list[float] | None = None  # folds, lit on one side, shadowed on the other [0, 20]
+    crease_shade: list[float] | None = None  # strength of that light and shadow [0, 0.3]
+    dust: list[float] | None = None  # dark specks [0, 2000]
+    hairs: list[float] | None = None  # hairs and fibres [0, 50]
+    stains: list[float] | None = None  # brownish stains with a darker rim [0, 20]
+    scanner_lines: list[float] | None = None  # streaks along the sensor's travel [0, 0.1]
+    banding: list[float] | None = None  # slow brightness bands across it [0, 0.1]
+    blur: list[float] | None = None  # scanner optics (MTF), Gaussian sigma px [0, 5]
+    noise: list[float] | None = None  # sensor noise standard deviation at white [0, 0.1]
+    jpeg_p: float | None = None  # chance the scan was saved as JPEG [0, 1]
+    jpeg_quality: list[float] | None = None  # its quality [10, 100]
+    shift: list[float] | None = None  # misregistration of scan and original, pixels [0, 4]
+    rotation: list[float] | None = None  # and its rotation, degrees [0, 3]
 
 
 @dataclass
@@ -136,6 +180,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
     infer: InferConfig = field(default_factory=InferConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
@@ -264,6 +309,26 @@ def validate(cfg: DictConfig) -> None:
         f"expected the slug from the competition's URL (a-z, 0-9, -), "
         f"got '{cfg.kaggle.competition}'",
     )
+    presets = ", ".join(PRESETS)
+    for key, preset in (("demo.preset", cfg.demo.preset), ("synth.preset", cfg.synth.preset)):
+        _check(preset in PRESETS, key, f"expected one of {presets}, got '{preset}'")
+    p_syn = cfg.augment.synthetic_p
+    _check(0 <= p_syn <= 1, "augment.synthetic_p", f"must be in [0, 1], got {p_syn}")
+    for name, value in synth_overrides(cfg).items():
+        problem = check_setting(name, value)
+        _check(problem is None, f"synth.{name}", str(problem))
+
+
+def synth_overrides(cfg: DictConfig) -> dict[str, Any]:
+    """The simulator settings the config replaces in its preset (those not null)."""
+    section = OmegaConf.to_container(cfg.synth, resolve=True)
+    return {k: v for k, v in section.items() if k != "preset" and v is not None}
+
+
+def synth_ranges(cfg: DictConfig, preset: str | None = None) -> Ranges:
+    """The simulator's ranges the config asks for: `preset` (default synth.preset) with the
+    settings the synth section replaces. The config has been validated, so this cannot fail."""
+    return make_ranges(preset or cfg.synth.preset, synth_overrides(cfg))
 
 
 def to_yaml(cfg: DictConfig) -> str:

@@ -1,12 +1,17 @@
-"""Training samples: patches sliced from the prepared store, with paired dihedral augmentation."""
+"""Training samples: patches sliced from the prepared store, with paired dihedral augmentation
+and, optionally, synthetic scans of the clean patches in place of the real ones."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from .store import PairStore
+from .synth import Ranges, sample_params, simulate_scan
+
+SYNTH_STREAM = 1  # tells the synthetic scans' random stream from the patch and transform's
 
 
 def dihedral_choices(hflip: bool, vflip: bool, rot90: bool) -> list[tuple[bool, int]]:
@@ -37,6 +42,13 @@ class PatchDataset(Dataset):
     With `jitter` > 0 each patch moves by up to that many pixels from its grid position (staying
     inside the image), so an epoch sees patches between the prepared grid's corners too.
 
+    With `synthetic_p` > 0, that share of the samples has its scan replaced by the print-scan
+    simulator's scan of its clean patch, with settings drawn from `synth_ranges` and the clean
+    patch of another training sample as the back of the sheet: new scanners, papers and
+    prints for the model to generalize over (DESCAN-18K replaced a quarter). The store is
+    never written; the trainer gives this dataset training rows only, so validation and test
+    images are never replaced.
+
     Randomness comes from (seed, epoch, index), so a sample does not depend on the number of
     workers or on the order batches are drawn in, and a resumed run sees the same data.
     """
@@ -51,6 +63,8 @@ class PatchDataset(Dataset):
         rot90: bool = True,
         seed: int = 0,
         jitter: int = 0,
+        synthetic_p: float = 0.0,
+        synth_ranges: Ranges | None = None,
     ):
         self.store = store
         self.rows = rows
@@ -58,6 +72,13 @@ class PatchDataset(Dataset):
         self.choices = dihedral_choices(hflip, vflip, rot90)
         self.seed = seed
         self.jitter = jitter
+        self.synthetic_p = synthetic_p
+        self.synth_ranges = synth_ranges if synth_ranges is not None else Ranges()
+        if synthetic_p > 0:
+            # The simulator is written for one core per sample, with DataLoader workers for
+            # parallelism. OpenCV's thread pool would only oversubscribe the cores, and thread
+            # pools do not survive fork() into a worker: switched off here, before any fork.
+            cv2.setNumThreads(0)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -66,17 +87,36 @@ class PatchDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image, y, x = (int(v) for v in self.rows[index])
-        p = self.patch
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+    def _position(self, row: int, rng: np.random.Generator) -> tuple[int, int, int]:
+        """(image, y, x) of a row's patch, jittered off the grid."""
+        image, y, x = (int(v) for v in self.rows[row])
         if self.jitter > 0:
             rec = self.store.images[image]
             dy, dx = rng.integers(-self.jitter, self.jitter + 1, size=2)
-            y = min(max(y + int(dy), 0), rec.height - p)
-            x = min(max(x + int(dx), 0), rec.width - p)
+            y = min(max(y + int(dy), 0), rec.height - self.patch)
+            x = min(max(x + int(dx), 0), rec.width - self.patch)
+        return image, y, x
+
+    def _clean_patch(self, image: int, y: int, x: int) -> np.ndarray:
+        return self.store.clean(image)[y : y + self.patch, x : x + self.patch]
+
+    def _synthetic_scan(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        back = self._clean_patch(*self._position(int(rng.integers(len(self.rows))), rng))
+        params = sample_params(self.synth_ranges, rng)
+        return simulate_scan(np.ascontiguousarray(clean), params, rng, back=back)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        p = self.patch
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        image, y, x = self._position(index, rng)
         scan = self.store.scan(image)[y : y + p, x : x + p]
-        clean = self.store.clean(image)[y : y + p, x : x + p]
+        clean = self._clean_patch(image, y, x)
+        if self.synthetic_p > 0:
+            # A generator of its own, so synthetic scans change the scans and nothing else:
+            # the patches and their transforms stay those of synthetic_p = 0.
+            synth_rng = np.random.default_rng([self.seed, self.epoch, index, SYNTH_STREAM])
+            if synth_rng.random() < self.synthetic_p:
+                scan = self._synthetic_scan(clean, synth_rng)
         mirror, turns = self.choices[rng.integers(len(self.choices))]
         pair = [apply_dihedral(a, mirror, turns) for a in (scan, clean)]
         return tuple(torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in pair)

@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
 from . import metrics as M
-from .config import to_dict, to_yaml
+from .config import synth_ranges, to_dict, to_yaml
 from .data import PatchDataset
 from .ema import ModelEMA
 from .errors import UserError
@@ -217,6 +217,8 @@ class FoldTrainer:
             a.rot90,
             t.seed,
             jitter=settings["stride"] // 2 if a.jitter else 0,
+            synthetic_p=a.synthetic_p,
+            synth_ranges=synth_ranges(cfg),
         )
         torch.manual_seed(t.seed + fold)
         self.model, self.params = build_checked_model(cfg)
