@@ -53,6 +53,12 @@ def test_bad_yaml_names_the_file(tmp_path: Path):
     assert_user_error(result, "missing.yaml: config file not found")
 
 
+def test_a_bad_value_is_one_error_line():
+    assert_user_error(
+        run_cli("pipeline.prepare", "train.epochs=abc"), "'train.epochs'", "'abc'", "Integer"
+    )
+
+
 def test_unknown_key_from_the_command_line_exits_2():
     assert_user_error(run_cli("pipeline.prepare", "prepare.patch=64"), "'prepare.patch'")
 

@@ -188,15 +188,21 @@ class Config:
     kaggle: KaggleConfig = field(default_factory=KaggleConfig)
 
 
+def _first_line(message: str) -> str:
+    """OmegaConf appends lines of context (full_key, reference_type, ...) to its messages; the
+    error contract is one line, and the first one says what is wrong."""
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
 def _merge(base: DictConfig, other: DictConfig, source: str) -> DictConfig:
     try:
         return OmegaConf.merge(base, other)  # type: ignore[return-value]
     except ConfigKeyError as e:
         raise UserError(f"{source}: unknown config key '{e.full_key}'") from None
     except ValidationError as e:
-        raise UserError(f"{source}: bad value for '{e.full_key}': {e.msg}") from None
+        raise UserError(f"{source}: bad value for '{e.full_key}': {_first_line(e.msg)}") from None
     except OmegaConfBaseException as e:
-        raise UserError(f"{source}: {e.msg}") from None
+        raise UserError(f"{source}: {_first_line(e.msg)}") from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> DictConfig:
@@ -218,7 +224,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         try:
             dotlist = OmegaConf.from_dotlist([item])
         except OmegaConfBaseException as e:
-            raise UserError(f"override '{item}': {e.msg}") from None
+            raise UserError(f"override '{item}': {_first_line(e.msg)}") from None
         cfg = _merge(cfg, dotlist, f"override '{item}'")
     if not cfg.experiment:
         cfg.experiment = path.stem
