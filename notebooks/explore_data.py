@@ -134,25 +134,45 @@ plt.show()
 # row: a close-up. Real scans mix all of them; the demo's scans chain them all.
 
 # %%
-from pipeline.core import simulator as sim
+import dataclasses
 
-page = read_rgb(pairs[0].clean).astype(np.float32) / 255.0
-back = read_rgb(pairs[1 % len(pairs)].clean).astype(np.float32) / 255.0
-p = sim.ScanParams()
-rng = np.random.default_rng(0)
-effects = {
-    "clean page": page,
-    "halftone (CMYK dots)": sim.halftone(page, rng, p),
-    "color transition": sim.color_transition(page, p),
-    "bleed-through": sim.bleed_through(page, back, sim.ScanParams(bleed=0.25)),
-    "paper grain": sim.paper_grain(page, rng, sim.ScanParams(grain=0.06)),
-    "scanner blur": sim.gaussian_blur(page, 1.5),
-    "sensor noise": page + rng.normal(0.0, 0.04, page.shape).astype(np.float32),
-}
+from pipeline.core.synth import ScanParams, make_ranges, sample_params, simulate_scan
+
+page = read_rgb(pairs[0].clean)
+back = read_rgb(pairs[1 % len(pairs)].clean)
+# A print with every degradation switched off, then one group at a time switched on: at a
+# setting drawn from the magazine preset, exaggerated where the effect is subtle at this size.
+drawn = sample_params(make_ranges("magazine"), np.random.default_rng(0))
+neutral = ScanParams(
+    halftone=False, screen_period=drawn.screen_period, dot_gain=0.0,
+    plate_offsets=((0.0, 0.0),) * 4, paper=(1.0, 1.0, 1.0), black=0.0, gamma=1.0,
+    contrast=1.0, saturation=1.0, gains=(1.0, 1.0, 1.0), bleed=0.0, bleed_blur=1.0, grain=0.0,
+    warp=0.0, creases=0.0, crease_shade=0.0, dust=0.0, hairs=0.0, stains=0.0,
+    scanner_lines=0.0, banding=0.0, blur=0.0, noise=0.0, jpeg_quality=None, shift=(0.0, 0.0),
+    rotation=0.0,
+)  # fmt: skip
+groups = {
+    "halftone, as scanned": dict(
+        halftone=True, dot_gain=drawn.dot_gain, plate_offsets=drawn.plate_offsets,
+        blur=drawn.blur,
+    ),
+    "color transition": dict(
+        paper=drawn.paper, black=drawn.black, gamma=drawn.gamma, contrast=drawn.contrast,
+        saturation=drawn.saturation, gains=drawn.gains,
+    ),
+    "bleed-through": dict(bleed=0.25, bleed_blur=drawn.bleed_blur),
+    "texture (grain, creases)": dict(grain=0.04, warp=drawn.warp, creases=2.0, crease_shade=0.15),
+    "external noise": dict(dust=4 * drawn.dust, hairs=4.0, stains=1.0),
+    "internal noise (lines)": dict(scanner_lines=0.03, banding=0.04),
+    "optics and sensor": dict(blur=1.2, noise=0.02),
+}  # fmt: skip
+effects = {"clean page": page}
+for name, settings in groups.items():
+    params = dataclasses.replace(neutral, **settings)
+    effects[name] = simulate_scan(page, params, np.random.default_rng(1), back)
 fig, axes = plt.subplots(2, len(effects), figsize=(2.6 * len(effects), 5.4))
 h, w = page.shape[:2]
 for (top, zoom), (name, image) in zip(axes.T, effects.items(), strict=True):
-    image = np.clip(image, 0.0, 1.0)
     top.imshow(image)
     zoom.imshow(image[h // 3 : h // 3 + h // 5, w // 3 : w // 3 + w // 5], interpolation="nearest")
     top.set_title(name, fontsize=9)
