@@ -39,7 +39,7 @@ from .core.fsutil import write_text
 from .core.imageio import write_png
 from .core.models import build_model, count_params, list_models
 from .core.store import Pair, PairStore, build_store
-from .core.tiling import TiledPredictor, tile_starts
+from .core.tiling import TiledPredictor, auto_batch, tile_starts
 from .core.tracking import git_commit
 from .core.training import resolve_device
 
@@ -438,7 +438,8 @@ def bench_memory(
     infer.batch), so every size runs the same batches through the model and the comparison is
     about the image size alone. Returns the rows and that batch."""
     overlap = min(cfg.infer.overlap, tile // 4)
-    batch = min(cfg.infer.batch, len(tile_starts(min(scale.memory_sides), tile, overlap)))
+    most = cfg.infer.batch or auto_batch(device)
+    batch = min(most, len(tile_starts(min(scale.memory_sides), tile, overlap)))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     rows = []
     for side in scale.memory_sides:
@@ -652,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
             "side": scale.infer_side,
             "tile": tile,
             "overlap": min(cfg.infer.overlap, tile // 4),
-            "batch": cfg.infer.batch,
+            "batch": cfg.infer.batch or auto_batch(device),
         }
         result["inference"] = bench_inference(cfg, device, scale, tile)
         print("bench: tiled inference memory ...", file=sys.stderr)

@@ -67,6 +67,13 @@ def window_sum(starts: list[int], size: int, overlap: int, length: int, lo: int,
     return total
 
 
+def auto_batch(device: torch.device) -> int:
+    """Images per forward pass when none is asked for. On the CPU, 2: larger batches of 256-pixel
+    tiles overflow the caches (a resunet took 5% longer per image at 4, 30% at 8). A GPU wants
+    larger batches to fill it."""
+    return 16 if device.type == "cuda" else 2
+
+
 def _autocast(device: torch.device, enabled: bool):
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -80,7 +87,8 @@ class TiledPredictor:
         (B,3,h*scale,w*scale).
     views: TTA views to average (see tta.view); [0] is plain inference.
     tile, overlap: tile side and overlap in input pixels.
-    batch: most images in one forward pass; the views of a tile go in the same batch.
+    batch: most images in one forward pass, 0 for `auto_batch`; the views of a tile go in the
+        same batch.
     """
 
     def __init__(
@@ -89,7 +97,7 @@ class TiledPredictor:
         views: Sequence[int] = (0,),
         tile: int = 256,
         overlap: int = 32,
-        batch: int = 8,
+        batch: int = 0,
         device: torch.device | str = "cpu",
         amp: bool = False,
         scale: int = 1,
@@ -100,8 +108,8 @@ class TiledPredictor:
         self.views = list(views)
         self.tile = tile
         self.overlap = overlap
-        self.batch = batch
         self.device = torch.device(device)
+        self.batch = batch or auto_batch(self.device)
         self.amp = amp
         self.scale = scale
 
@@ -115,9 +123,13 @@ class TiledPredictor:
             groups.setdefault(tuple(view(tiles[:1], k).shape), []).append(k)
         for model in self.models:
             for ks in groups.values():
+                # Channels-last in memory whatever a view did to the strides: the layout the
+                # tiles arrive in, and the one oneDNN and cuDNN convolve fastest (on the CPU
+                # NCHW batches took 1.7x as long per image, so rotated views cost 11.7x).
                 stacked = torch.cat([view(tiles, k) for k in ks])
+                stacked = stacked.contiguous(memory_format=torch.channels_last)
                 chunks = []
-                for part in torch.split(stacked, max(self.batch, 1)):
+                for part in torch.split(stacked, self.batch):
                     with _autocast(self.device, self.amp):
                         chunks.append(model(part).float())
                 out = torch.cat(chunks)

@@ -348,7 +348,7 @@ class FoldTrainer:
 
     def _train_epoch(self) -> float:
         t = self.cfg.train
-        self.model.train()
+        self.net.train()  # the DDP wrapper too, under torchrun
         losses = []
         bar = progress(
             self._loader(),
