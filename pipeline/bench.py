@@ -155,24 +155,21 @@ class DecodeEverySample(Dataset):
 
 
 def samples_per_second(
-    dataset: Dataset, workers: int, batch: int, batches: int, repeats: int
+    dataset: Dataset, workers: int, batch: int, batches: int, seed: int
 ) -> float:
-    """Median samples/s of a DataLoader over `batches` batches, after its first batch (worker
-    start-up is not counted: training keeps its workers busy for a whole epoch)."""
-    rates = []
-    for r in range(repeats):
-        sampler = RandomSampler(
-            dataset,
-            replacement=True,
-            num_samples=batch * (batches + 1),
-            generator=torch.Generator().manual_seed(r),
-        )
-        loader = iter(DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers))
-        next(loader)
-        start = time.perf_counter()
-        n = sum(len(scan) for scan, _ in loader)
-        rates.append(n / (time.perf_counter() - start))
-    return statistics.median(rates)
+    """Samples/s of a DataLoader over `batches` batches, after its first batch (worker start-up
+    is not counted: training keeps its workers busy for a whole epoch)."""
+    sampler = RandomSampler(
+        dataset,
+        replacement=True,
+        num_samples=batch * (batches + 1),
+        generator=torch.Generator().manual_seed(seed),
+    )
+    loader = iter(DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers))
+    next(loader)
+    start = time.perf_counter()
+    n = sum(len(scan) for scan, _ in loader)
+    return n / (time.perf_counter() - start)
 
 
 def bench_loading(work: Path, scale: Scale, batch: int) -> list[dict[str, Any]]:
@@ -205,8 +202,11 @@ def _loading(work: Path, scale: Scale, batch: int) -> list[dict[str, Any]]:
         prepared = PatchDataset(store, store.patches, patch, seed=0, jitter=patch // 4)
         decoded = DecodeEverySample(pairs, patch)
         for workers in WORKERS:
-            fast = samples_per_second(prepared, workers, batch, scale.batches, scale.repeats)
-            slow = samples_per_second(decoded, workers, batch, scale.batches, scale.repeats)
+            rates: tuple[list[float], list[float]] = ([], [])
+            for r in range(scale.repeats):  # alternating, so both see the same machine
+                for dataset, found in zip((prepared, decoded), rates, strict=True):
+                    found.append(samples_per_second(dataset, workers, batch, scale.batches, r))
+            fast, slow = (statistics.median(found) for found in rates)
             rows.append(
                 {
                     "patch": patch,
@@ -335,19 +335,24 @@ def bench_inference(
         "8-view TTA": (models[:1], list(range(8))),
         "8-view TTA x 3 folds": (models, list(range(8))),
     }
-    rows = []
-    for label, (ms, views) in modes.items():
-        predictor = TiledPredictor(
+    predictors = {
+        label: TiledPredictor(
             ms, views, tile, min(i.overlap, tile // 4), i.batch, device, amp=cfg.train.amp
         )
+        for label, (ms, views) in modes.items()
+    }
+    for predictor in predictors.values():
         predictor(image[:tile, :tile])  # warm-up: one-time set-up of the kernels
-        times = []
-        for _ in range(scale.repeats):
+    times: dict[str, list[float]] = {label: [] for label in modes}
+    for _ in range(scale.repeats):  # round-robin, so a change in the machine's load hits all
+        for label, predictor in predictors.items():
             start = time.perf_counter()
             predictor(image)
             sync(device)
-            times.append(time.perf_counter() - start)
-        seconds = statistics.median(times)
+            times[label].append(time.perf_counter() - start)
+    rows = []
+    for label, found in times.items():
+        seconds = statistics.median(found)
         rows.append({"mode": label, "seconds": seconds, "mp_per_s": image.size / 3e6 / seconds})
     for row in rows:
         row["cost_vs_one_pass"] = row["seconds"] / rows[0]["seconds"]
@@ -378,33 +383,41 @@ def memory_probe(
     model_name: str,
     model_args: dict,
     side: int,
+    first_side: int,
     tile: int,
     overlap: int,
     batch: int,
     device_name: str,
     amp: bool,
 ) -> dict[str, Any]:
-    """Tiled inference of one side x side image, run in a fresh process (see bench_memory).
+    """Tiled inference of a first_side x first_side image, then of a side x side one, in a
+    fresh process (see bench_memory).
 
-    Measured around the one call, with the model, the image and the output array already in
-    memory: the growth of peak resident memory (everything: numpy, torch's CPU allocator,
-    kernel workspaces), the peak of numpy's buffers (tracemalloc: the blending band), and on
-    CUDA the peak of torch's GPU allocator."""
+    Measured from before the first image, with the model, both images and both output arrays
+    already in memory: the growth of peak resident memory (everything: numpy, torch's CPU
+    allocator, kernel workspaces), after the first image (a cold start) and after the second;
+    the peak of numpy's buffers (tracemalloc: the blending band) and on CUDA of torch's GPU
+    allocator, in the second."""
     configure_threads()
     device = torch.device(device_name)
     torch.manual_seed(0)
     model = build_model(model_name, **model_args).to(device).eval()
     predictor = TiledPredictor([model], [0], tile, overlap, batch, device, amp=amp)
-    image = page(np.random.default_rng(2), side, side)
-    out = np.empty_like(image)
-    out.fill(0)  # touch its pages now, so they count as the output, not as working memory
+    rng = np.random.default_rng(2)
+    first, image = page(rng, first_side, first_side), page(rng, side, side)
+    outs = [np.empty_like(first), np.empty_like(image)]
+    for out in outs:
+        out.fill(0)  # touch its pages now, so they count as the output, not as working memory
+    rss_before = reset_peak_rss()
+    predictor(first, out=outs[0])
+    sync(device)
+    cold = _status_kb("VmHWM") * 1024 if rss_before is not None else None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     cuda_before = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
-    rss_before = reset_peak_rss()
     tracemalloc.start()
     start = time.perf_counter()
-    predictor(image, out=out)
+    predictor(image, out=outs[1])
     sync(device)
     seconds = time.perf_counter() - start
     numpy_peak = tracemalloc.get_traced_memory()[1]
@@ -414,10 +427,12 @@ def memory_probe(
         "megapixels": side * side / 1e6,
         "seconds": seconds,
         "rss_peak_mb": None,
+        "rss_cold_first_mb": None,
         "numpy_peak_mb": numpy_peak / 2**20,
     }
-    if rss_before is not None:
+    if rss_before is not None and cold is not None:
         row["rss_peak_mb"] = (_status_kb("VmHWM") * 1024 - rss_before) / 2**20
+        row["rss_cold_first_mb"] = (cold - rss_before) / 2**20
     if device.type == "cuda":
         row["cuda_peak_mb"] = (torch.cuda.max_memory_allocated(device) - cuda_before) / 2**20
     return row
@@ -434,17 +449,21 @@ def bench_memory(
 ) -> tuple[list[dict[str, Any]], int]:
     """One fresh process per image size, so one size's memory cannot hide in another's peak.
 
-    One view, and as many tiles per forward pass as the smallest image has in a row (capped by
-    infer.batch), so every size runs the same batches through the model and the comparison is
-    about the image size alone. Returns the rows and that batch."""
+    Each process first restores an image of the smallest size, as `infer` restores one image
+    after another: glibc's allocator keeps part of what torch frees resident, and only settles
+    after a few dozen forward passes, so a cold process's first small image would understate
+    what a run needs (that cold figure is reported too). One view, and as many tiles per
+    forward pass as the smallest image has in a row (capped by infer.batch), so every size
+    runs the same batches through the model and the comparison is about the image size
+    alone. Returns the rows and that batch."""
     overlap = min(cfg.infer.overlap, tile // 4)
     most = cfg.infer.batch or auto_batch(device)
     batch = min(most, len(tile_starts(min(scale.memory_sides), tile, overlap)))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     rows = []
     for side in scale.memory_sides:
-        args = [cfg.model.name, to_dict(cfg.model.args), side, tile, overlap, batch]
-        args += [str(device), cfg.train.amp]
+        args = [cfg.model.name, to_dict(cfg.model.args), side, min(scale.memory_sides)]
+        args += [tile, overlap, batch, str(device), cfg.train.amp]
         proc = subprocess.run(
             [sys.executable, "-c", PROBE, json.dumps(args)],
             env=env,
@@ -579,10 +598,15 @@ def report(result: dict[str, Any]) -> str:
     ]
     mem = result["memory"]
     cuda = any("cuda_peak_mb" in r for r in mem["rows"])
+    first = mem["rows"][0]
+    cold = first["rss_cold_first_mb"]
     parts += [
         f"\nTiled inference memory (one view, {mem['batch']} tiles per forward pass, tile "
-        f"{inf['tile']}; each size in a fresh process; growth of peak resident memory during the "
-        "call, beyond the model, the image and the output):\n",
+        f"{inf['tile']}). Each size in a fresh process that first restores a "
+        f"{first['side']}x{first['side']} image, as `infer` goes from image to image; peak "
+        "resident memory above the process holding the model, the images and the outputs "
+        f"(a cold process's first {first['side']}x{first['side']} image: "
+        f"{'n/a' if cold is None else f'{cold:.1f}'} MB):\n",
         table(
             ["image", "MP", "seconds", "peak RSS growth, MB", "numpy peak, MB"]
             + (["CUDA peak, MB"] if cuda else []),
