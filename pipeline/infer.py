@@ -16,6 +16,7 @@ import torch
 from .core import cli
 from .core import metrics as M
 from .core.config import fold_list
+from .core.distributed import configure_threads
 from .core.errors import UserError
 from .core.fsutil import atomic_dir, write_text
 from .core.imageio import list_images, read_rgb, write_png
@@ -140,6 +141,7 @@ def run_test(cfg, models: list[torch.nn.Module], device: torch.device) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     _, cfg = cli.parse_config(cli.stage_parser("pipeline.infer", DESCRIPTION), argv)
+    configure_threads()  # the usable CPUs, not all the machine's (a container's CPU quota)
     start = time.perf_counter()
     folds = fold_list(cfg.infer.folds, "infer.folds", cfg.prepare.folds)
     device = resolve_device(cfg.train.device)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .core import cli
+from .core import cli, distributed
 from .core.config import fold_list, to_yaml
 from .core.errors import UserError
 from .core.fsutil import write_text
 from .core.layout import fold_dir, run_dir, store_dir
+from .core.progress import say
 from .core.store import PairStore
 from .core.tracking import Tracker
 from .core.training import FoldTrainer, build_checked_model, resolve_device
@@ -19,6 +20,11 @@ metric. Writes runs/<experiment>/fold<k>/{best.pt,last.pt,metrics.csv,done.json}
   train.fold=all|K     which folds (default all)
   train.resume=true    continue each fold from its last.pt; finished folds are skipped
   model.max_params=N   parameter budget, checked before training (default 10,000,000)
+
+Several GPUs or machines: torchrun --nproc_per_node N -m pipeline.train [key=value ...]
+trains with DistributedDataParallel (NCCL on GPUs, gloo on the CPU); train.batch_size is the
+global batch, split evenly over the N processes, so the same config trains the same way.
+Rank 0 alone validates, prints and writes checkpoints.
 
 Weights & Biases logs offline to ./wandb unless wandb.mode or WANDB_MODE says otherwise."""
 
@@ -39,29 +45,43 @@ def main(argv: list[str] | None = None) -> int:
             f"train.resume=true but {run_dir(cfg)} holds no checkpoint of fold(s) "
             f"{', '.join(map(str, folds))}; check the experiment name or drop train.resume"
         )
-    run_dir(cfg).mkdir(parents=True, exist_ok=True)
-    write_text(run_dir(cfg) / "config.yaml", to_yaml(cfg))
-    print(f"train: {cfg.model.name} ({params:,} parameters) on {device}, folds {folds}")
-    for fold in folds:
-        trainer = FoldTrainer(cfg, store, fold, device)
-        if cfg.train.resume and (trainer.dir / "last.pt").is_file():
-            trainer.resume()
-            state = "finished" if trainer.finished() else "resuming"
-            print(f"fold {fold}: {state} after epoch {trainer.epoch} (step {trainer.step})")
-        else:
-            if cfg.train.resume:
-                print(f"fold {fold}: no checkpoint to resume, starting fresh")
-            trainer.fresh_start()
-        tracker = Tracker(cfg, name=f"{cfg.experiment}-fold{fold}", job_type="train")
-        try:
-            done = trainer.run(tracker)
-        finally:
-            tracker.finish()
-        print(
-            f"fold {fold}: best {cfg.train.monitor} at epoch {done['best_epoch']}: "
-            f"score {done['score']:.4f} (identity {done['identity']:.4f}), "
-            f"y_mae {done['y_mae']:.3f}, psnr {done['psnr']:.2f}"
+    threads = distributed.configure_threads()
+    with distributed.session(device) as device:
+        distributed.agree(store.manifest["fingerprint"], f"{store.root}: store fingerprint")
+        world = distributed.world_size()
+        if distributed.is_main():
+            run_dir(cfg).mkdir(parents=True, exist_ok=True)
+            write_text(run_dir(cfg) / "config.yaml", to_yaml(cfg))
+        where = f"{world} processes on {device.type}" if world > 1 else str(device)
+        say(
+            f"train: {cfg.model.name} ({params:,} parameters) on {where} "
+            f"({threads} CPU thread(s) each), folds {folds}"
         )
+        for fold in folds:
+            trainer = FoldTrainer(cfg, store, fold, device)
+            resume = cfg.train.resume and (trainer.dir / "last.pt").is_file()
+            distributed.agree(resume, f"{trainer.dir / 'last.pt'} found")
+            if resume:
+                trainer.resume()
+                state = "finished" if trainer.finished() else "resuming"
+                say(f"fold {fold}: {state} after epoch {trainer.epoch} (step {trainer.step})")
+            else:
+                if cfg.train.resume:
+                    say(f"fold {fold}: no checkpoint to resume, starting fresh")
+                trainer.fresh_start()
+            tracker = None
+            if distributed.is_main():
+                tracker = Tracker(cfg, name=f"{cfg.experiment}-fold{fold}", job_type="train")
+            try:
+                done = trainer.run(tracker)
+            finally:
+                if tracker is not None:
+                    tracker.finish()
+            say(
+                f"fold {fold}: best {cfg.train.monitor} at epoch {done['best_epoch']}: "
+                f"score {done['score']:.4f} (identity {done['identity']:.4f}), "
+                f"y_mae {done['y_mae']:.3f}, psnr {done['psnr']:.2f}"
+            )
     return 0
 
 

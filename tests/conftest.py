@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import pipeline  # noqa: F401  (first, so its OpenMP setting is in place before torch loads)
+
 REPO = Path(__file__).resolve().parents[1]
 
 

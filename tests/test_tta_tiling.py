@@ -1,6 +1,9 @@
-"""TTA views invert exactly; tiled inference equals whole-image inference."""
+"""TTA views invert exactly; tiled inference equals whole-image inference, batched or not, in
+memory that does not grow with the image."""
 
 from __future__ import annotations
+
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -65,3 +68,51 @@ def test_window_is_zero_in_the_margin_and_one_inside():
     w = edge_window(64, 16, lead_border=False, trail_border=True)
     assert np.all(w[:4] == 0) and np.all(w[12:] == 1) and np.all(np.diff(w[:12]) >= 0)
     assert np.all(edge_window(64, 16, True, True) == 1)
+
+
+def test_batched_views_equal_one_view_at_a_time():
+    """All 8 views of several tiles in one forward pass give what one image per pass gives."""
+    image = np.random.default_rng(2).random((150, 203, 3), dtype=np.float32)
+    models = [small_fcn()]
+    one_at_a_time = TiledPredictor(models, views=range(8), tile=64, overlap=16, batch=1)
+    batched = TiledPredictor(models, views=range(8), tile=64, overlap=16, batch=32)
+    a, b = one_at_a_time.restore_float(image), batched.restore_float(image)
+    assert np.abs(a - b).max() < 1e-6
+    assert np.abs(a - whole_image(models, range(8), image)).max() < 1e-5
+
+
+def test_writes_into_the_array_it_is_given():
+    image = np.random.default_rng(3).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    predictor = TiledPredictor([small_fcn()], tile=32, overlap=8)
+    out = np.zeros((50, 70, 3), dtype=np.uint8)
+    assert predictor(image, out=out) is out
+    assert np.array_equal(out, predictor(image))
+    with pytest.raises(ValueError, match="out must be"):
+        predictor(image, out=np.zeros((50, 71, 3), dtype=np.uint8))
+
+
+def peak_numpy_bytes(predictor: TiledPredictor, image: np.ndarray) -> int:
+    """Peak of the numpy buffers (where tiles are blended) alive during one call, beyond the
+    input and the output array. tracemalloc sees numpy's allocations, not torch's; the model's
+    activations for one batch of tiles do not depend on the image size either."""
+    out = np.empty_like(image)
+    tracemalloc.start()
+    try:
+        predictor(image, out=out)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_blending_memory_does_not_grow_with_height_and_grows_with_width_by_one_band():
+    predictor = TiledPredictor([small_fcn()], views=[0, 1], tile=32, overlap=8)
+    rng = np.random.default_rng(4)
+
+    def peak(h: int, w: int) -> int:
+        return peak_numpy_bytes(predictor, rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+
+    base = peak(64, 64)
+    assert peak(1024, 64) < 1.02 * base  # 16x the pixels, the same memory
+    band = 3 * 32 * 4  # bytes of the float band per pixel of width
+    grown = peak(64, 1024) - base
+    assert 0.9 * band * 960 < grown < 1.3 * band * 960  # one band: 16x the pixels, +band only

@@ -15,7 +15,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,11 @@ from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
+from . import distributed
 from . import metrics as M
 from .config import synth_ranges, to_dict, to_yaml
 from .data import PatchDataset
+from .distributed import ShardSampler
 from .ema import ModelEMA
 from .errors import UserError
 from .fsutil import atomic_path, write_text
@@ -223,12 +225,26 @@ class FoldTrainer:
         torch.manual_seed(t.seed + fold)
         self.model, self.params = build_checked_model(cfg)
         self.model.to(device)
+        # What the training step runs: the model itself, or under torchrun its DDP wrapper.
+        self.net = distributed.wrap(self.model, device)
         self.ema = ModelEMA(self.model, t.ema) if t.ema > 0 else None
         self.loss_fn = build_loss(t.loss)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
         )
         self.samples = t.samples_per_epoch or len(self.dataset)
+        # train.batch_size is the global batch: each of the ranks takes an equal share of it,
+        # so a config trains the same way on any number of processes.
+        world = distributed.world_size()
+        if t.batch_size % world:
+            raise UserError(
+                f"train.batch_size: {t.batch_size} does not split evenly over {world} processes"
+            )
+        if self.samples < world:
+            raise UserError(
+                f"{store.root}: fold {fold} has {self.samples} training samples per epoch, "
+                f"fewer than the {world} processes"
+            )
         self.steps_per_epoch = (
             max(1, self.samples // t.batch_size) if self.samples >= t.batch_size else 1
         )
@@ -310,6 +326,8 @@ class FoldTrainer:
         ]
 
     def fresh_start(self) -> None:
+        if not distributed.is_main():
+            return
         if self.dir.exists():
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
@@ -320,10 +338,11 @@ class FoldTrainer:
         self.dataset.set_epoch(self.epoch)
         generator = torch.Generator().manual_seed(t.seed * 100_003 + self.fold * 1009 + self.epoch)
         sampler = RandomSampler(self.dataset, num_samples=self.samples, generator=generator)
+        world = distributed.world_size()
         return DataLoader(
             self.dataset,
-            batch_size=t.batch_size,
-            sampler=sampler,
+            batch_size=t.batch_size // world,
+            sampler=ShardSampler(sampler, distributed.rank(), world),
             num_workers=t.num_workers,
             pin_memory=self.device.type == "cuda",
             drop_last=self.samples >= t.batch_size,
@@ -331,7 +350,7 @@ class FoldTrainer:
 
     def _train_epoch(self) -> float:
         t = self.cfg.train
-        self.model.train()
+        self.net.train()  # the DDP wrapper too, under torchrun
         losses = []
         bar = progress(
             self._loader(),
@@ -345,7 +364,7 @@ class FoldTrainer:
             with torch.autocast(
                 self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
             ):
-                loss = self.loss_fn(self.model(scan).float(), clean)
+                loss = self.loss_fn(self.net(scan).float(), clean)
             if not torch.isfinite(loss):
                 raise RuntimeError(
                     f"fold {self.fold}: loss became {loss.item()} at step {self.step}"
@@ -364,7 +383,7 @@ class FoldTrainer:
             self.step += 1
             losses.append(loss.item())
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        return float(np.mean(losses))
+        return distributed.mean(float(np.mean(losses)))
 
     @property
     def eval_model(self) -> nn.Module:
@@ -384,6 +403,17 @@ class FoldTrainer:
             amp=self.amp_dtype is not None,
         )
 
+    def _validate(self, log_images: int) -> Validation:
+        """Rank 0 validates; under torchrun the other ranks receive its numbers (not its
+        per-image rows and images), so every rank takes the same scheduler and stopping steps."""
+        val = None
+        if distributed.is_main():
+            val = validate(self.predictor(), self.store, self.val_indices, log_images)
+        summary = distributed.broadcast(
+            None if val is None else replace(val, per_image=[], triplets=[])
+        )
+        return val if val is not None else summary
+
     def _improved(self, value: float) -> bool:
         if self.best is None:
             return True
@@ -396,12 +426,11 @@ class FoldTrainer:
 
     def run(self, tracker: Tracker | None = None) -> dict[str, Any]:
         t = self.cfg.train
+        main = distributed.is_main()
         while not self.finished():
             start = time.perf_counter()
             train_loss = self._train_epoch()
-            val = validate(
-                self.predictor(), self.store, self.val_indices, t.log_images if tracker else 0
-            )
+            val = self._validate(t.log_images if tracker else 0)
             self.epoch += 1
             self.seconds += time.perf_counter() - start
             monitored = val.monitored(t.monitor)
@@ -410,15 +439,20 @@ class FoldTrainer:
             improved = self._improved(monitored)
             if improved:
                 self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
-                save_checkpoint(
-                    self.dir / "best.pt",
-                    {
-                        **self._meta(),
-                        "model": self.eval_model.state_dict(),
-                        "epoch": self.epoch,
-                        "validation": {"score": val.score, "y_mae": val.y_mae, "psnr": val.psnr},
-                    },
-                )
+                if main:
+                    save_checkpoint(
+                        self.dir / "best.pt",
+                        {
+                            **self._meta(),
+                            "model": self.eval_model.state_dict(),
+                            "epoch": self.epoch,
+                            "validation": {
+                                "score": val.score,
+                                "y_mae": val.y_mae,
+                                "psnr": val.psnr,
+                            },
+                        },
+                    )
             else:
                 self.bad_epochs += 1
             row = {
@@ -433,8 +467,9 @@ class FoldTrainer:
                 "seconds": self.seconds,
             }
             self.history.append(row)
-            _write_metrics(self.dir / "metrics.csv", self.history)
-            save_checkpoint(self.dir / "last.pt", self._state())
+            if main:
+                _write_metrics(self.dir / "metrics.csv", self.history)
+                save_checkpoint(self.dir / "last.pt", self._state())
             if tracker is not None:
                 tracker.log(
                     {
@@ -466,7 +501,8 @@ class FoldTrainer:
             "seconds": self.seconds,
             "params": self.params,
         }
-        write_text(self.dir / "done.json", json.dumps(done, indent=1))
+        if main:
+            write_text(self.dir / "done.json", json.dumps(done, indent=1))
         if tracker is not None:
             tracker.summary({f"best/{k}": v for k, v in done.items()})
         return done
