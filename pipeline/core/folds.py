@@ -26,9 +26,7 @@ def grouping(stems: list[str], k: int, group: str = "auto") -> str:
     return "title" if len({title_of(s) for s in stems}) >= k else "image"
 
 
-def assign_folds(
-    stems: list[str], k: int, seed: int = 0, group: str = "title"
-) -> dict[str, int]:
+def assign_folds(stems: list[str], k: int, seed: int = 0, group: str = "title") -> dict[str, int]:
     """Map each stem to a fold in [0, k), keeping every group (a title, or a single image with
     group="image") in one fold and the folds as even in image count as the groups allow (largest
     groups placed first, each into the fold with fewest images so far). Deterministic for a
