@@ -47,7 +47,7 @@ DESCRIPTION = """\
 Measure, side by side in one run, with medians of repeats:
   1. data loading, samples/s: the prepared patch store vs decoding both full image files and
      cropping a random patch for every sample, at patch 128 and 256, with 0 and 2 workers;
-  2. a training step, images/s, of every registered model (default settings) at 128x128;
+  2. a training step, images/s, of every registered restorer (default settings) at 128x128;
      on CUDA also bf16 autocast, channels_last and torch.compile;
   3. inference, megapixels/s, with the configured model and tiling: one pass, 8-view TTA,
      8-view TTA x 3 folds;
