@@ -29,7 +29,7 @@ from .core.layout import (
     test_pred_dir,
 )
 from .core.models import count_params
-from .core.pairing import test_inputs
+from .core.pairing import held_out_inputs
 from .core.progress import progress
 from .core.report import report_experiment
 from .core.store import PairStore
@@ -169,7 +169,7 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
 
 
 def run_test(cfg, models: list[torch.nn.Module], device: torch.device) -> Path:
-    scans = test_inputs(cfg)
+    scans = held_out_inputs(cfg)
     i = cfg.infer
     predictor = TiledPredictor(
         models, i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp, scale=cfg.task.scale

@@ -35,7 +35,7 @@ def score_files(submission_csv: str, truth_csv: str) -> float:
 
 def task_report(cfg) -> None:
     """PSNR/SSIM of the CV and of the test predictions against the held-out truth."""
-    from .core.pairing import test_inputs, test_targets
+    from .core.pairing import held_out_inputs, held_out_targets
     from .core.task import baseline, baseline_name, finite_mean, metric_names, task_metrics
 
     kind, scale = cfg.task.kind, cfg.task.scale
@@ -51,11 +51,11 @@ def task_report(cfg) -> None:
         )
     else:
         print(f"{cfg.experiment}: no CV yet ({cv_file} is written by `python -m pipeline.infer`)")
-    targets = test_targets(cfg)
+    targets = held_out_targets(cfg)
     pred_dir = test_pred_dir(cfg)
     if targets is None or not pred_dir.is_dir():
         return
-    inputs = test_inputs(cfg)
+    inputs = held_out_inputs(cfg)
     rows = []
     for stem, truth_path in sorted(targets.items()):
         pred_path = pred_dir / f"{stem}.png"

@@ -104,14 +104,14 @@ def training_pairs(cfg: DictConfig) -> list[Pair]:
     return pair_folders(data_path(cfg, "train_scan"), data_path(cfg, "train_clean"), cfg.task.scale)
 
 
-def test_inputs(cfg: DictConfig) -> dict[str, Path]:
+def held_out_inputs(cfg: DictConfig) -> dict[str, Path]:
     """The images `infer` restores, by output stem."""
     if resolve_layout(cfg) == "gopro":
         return sequence_images(Path(cfg.data.root) / "test", GOPRO_INPUT)
     return list_images(data_path(cfg, "test_scan"), "test scans")
 
 
-def test_targets(cfg: DictConfig) -> dict[str, Path] | None:
+def held_out_targets(cfg: DictConfig) -> dict[str, Path] | None:
     """The held-out truth of the test inputs when it is there (the demos have it): test/clean,
     or test/<sequence>/sharp; None otherwise."""
     if resolve_layout(cfg) == "gopro":
