@@ -23,7 +23,11 @@ The ids must also match the test scans under data.root when that folder exists.
   python -m pipeline.export                      runs/<experiment>/pred/test -> submissions/
   python -m pipeline.export PRED_DIR OUT.csv     explicit folders
 
-Without OUT.csv it writes submissions/<experiment>.csv and a copy as submissions/submission.csv."""
+Without OUT.csv it writes submissions/<experiment>.csv and a copy as submissions/submission.csv.
+
+The submission CSV is the descanning competition's. For another task.kind (deblur, denoise,
+deflare, sr) there is none to write: without explicit folders export says so and does
+nothing, and `score` reports the task's PSNR/SSIM instead."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(paths) > 2:
         parser.error(f"expected at most PRED_DIR and OUT.csv, got {' '.join(paths)}")
     cfg = load_config(args.config, [a for a in args.overrides if "=" in a])
+    if cfg.task.kind != "descan" and not paths:
+        print(
+            f"export: task.kind={cfg.task.kind} has no submission CSV (the mean-Y CSV is the "
+            "descanning competition's); skipped, `score` reports PSNR/SSIM"
+        )
+        return 0
     pred_dir = Path(paths[0]) if paths else test_pred_dir(cfg)
     out = Path(paths[1]) if len(paths) > 1 else None
     if out is None and cfg.export.out:

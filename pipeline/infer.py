@@ -19,9 +19,8 @@ from .core.config import fold_list
 from .core.distributed import configure_threads
 from .core.errors import UserError
 from .core.fsutil import atomic_dir, write_text
-from .core.imageio import list_images, read_rgb, write_png
+from .core.imageio import read_rgb, write_png
 from .core.layout import (
-    data_path,
     fold_dir,
     leaderboard_csv,
     oof_dir,
@@ -30,12 +29,21 @@ from .core.layout import (
     test_pred_dir,
 )
 from .core.models import count_params
+from .core.pairing import held_out_inputs
 from .core.progress import progress
 from .core.report import report_experiment
 from .core.store import PairStore
+from .core.task import (
+    TASK_METRICS,
+    baseline,
+    baseline_name,
+    finite_mean,
+    metric_names,
+    task_metrics,
+)
 from .core.tiling import TiledPredictor
 from .core.tracking import git_commit, record_leaderboard
-from .core.training import model_from_checkpoint, resolve_device
+from .core.training import load_checkpoint, model_from_checkpoint, resolve_device
 
 DESCRIPTION = """\
 Restore the test scans with the average of the folds' best models over the TTA views
@@ -47,7 +55,14 @@ images (runs/<experiment>/pred/oof): their leaderboard metric is the cross-valid
 printed next to the score of submitting the scans unchanged ("identity"), written to
 runs/<experiment>/cv.json and oof_scores.csv, and added to runs/leaderboard.csv. Then the
 plots (runs/<experiment>/plots/: curves, error distribution, worst images) are drawn and a
-W&B summary run is logged beside the fold runs (see `python -m pipeline.report`)."""
+W&B summary run is logged beside the fold runs (see `python -m pipeline.report`).
+
+Other tasks (task.kind): the same files, and the task's metrics beside the leaderboard one:
+PSNR and SSIM (sr: MATLAB BT.601 Y with task.scale pixels cropped at the border; deblur,
+denoise, deflare: RGB), of the prediction and of the baseline (the input unchanged, or MATLAB
+bicubic for sr), and the mean per-image PSNR gain. With task.scale=S the tiles are cut in
+input pixels (infer.tile, infer.overlap) and the outputs are S times the input's size. The
+gopro layout's test inputs are test/<sequence>/blur, written as <sequence>.<frame>.png."""
 
 OOF_COLUMNS = [
     "stem",
@@ -69,17 +84,23 @@ def _fmt(v: float) -> str:
 def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> dict:
     """Each fold's model on its held-out images; returns the CV summary."""
     store = PairStore(store_dir(cfg))
-    i = cfg.infer
+    if store.scale != cfg.task.scale:
+        raise UserError(
+            f"{store.root}: prepared for scale {store.scale}, but task.scale={cfg.task.scale}; "
+            "run `python -m pipeline.prepare` with this config"
+        )
+    i, kind, scale = cfg.infer, cfg.task.kind, cfg.task.scale
     rows = []
     with atomic_dir(oof_dir(cfg)) as out:
         for fold, model in models.items():
             predictor = TiledPredictor(
-                [model], i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp
+                [model], i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp, scale=scale
             )
             indices = store.image_indices([fold])
             for idx in progress(indices, desc=f"oof fold {fold}", unit="img", leave=False):
                 scan, clean = np.asarray(store.scan(idx)), np.asarray(store.clean(idx))
                 pred = predictor(scan)
+                base = baseline(scan, scale)
                 rec = store.images[idx]
                 write_png(out / f"{rec.stem}.png", pred)
                 rows.append(
@@ -87,12 +108,14 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
                         "stem": rec.stem,
                         "title": rec.title,
                         "fold": fold,
-                        "identity_err": M.abs_error_of_means(scan, clean),
+                        "identity_err": M.abs_error_of_means(base, clean),
                         **M.image_metrics(pred, clean),
+                        **task_metrics(pred, clean, base, kind, scale),
                     }
                 )
+    columns = OOF_COLUMNS + (list(TASK_METRICS) if kind != "descan" else [])
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=OOF_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for r in sorted(rows, key=lambda r: r["stem"]):
         writer.writerow({k: _fmt(v) if isinstance(v, float) else v for k, v in r.items()})
@@ -108,8 +131,16 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
                 "score": float(np.mean([r["abs_err"] for r in fr])),
                 "identity": float(np.mean([r["identity_err"] for r in fr])),
                 "y_mae": float(np.mean([r["y_mae"] for r in fr])),
-                "psnr": float(
-                    np.mean([r["psnr"] for r in fr if math.isfinite(r["psnr"])] or [math.inf])
+                "psnr": finite_mean([r["psnr"] for r in fr]),
+                **(
+                    {
+                        "ssim": float(np.mean([r["ssim"] for r in fr])),
+                        "baseline_psnr": finite_mean([r["baseline_psnr"] for r in fr]),
+                        "baseline_ssim": float(np.mean([r["baseline_ssim"] for r in fr])),
+                        "gain": finite_mean([r["gain"] for r in fr]),
+                    }
+                    if kind != "descan"
+                    else {}
                 ),
             }
         )
@@ -122,6 +153,15 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
         "identity": float(np.mean([f["identity"] for f in per_fold])),
         "y_mae": float(np.mean([f["y_mae"] for f in per_fold])),
         "psnr": float(np.mean([f["psnr"] for f in per_fold])),
+        **(
+            {
+                "task": kind,
+                "scale": scale,
+                **{k: float(np.mean([f[k] for f in per_fold])) for k in TASK_METRICS},
+            }
+            if kind != "descan"
+            else {}
+        ),
         "folds": per_fold,
     }
     write_text(run_dir(cfg) / "cv.json", json.dumps(summary, indent=1))
@@ -129,9 +169,11 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
 
 
 def run_test(cfg, models: list[torch.nn.Module], device: torch.device) -> Path:
-    scans = list_images(data_path(cfg, "test_scan"), "test scans")
+    scans = held_out_inputs(cfg)
     i = cfg.infer
-    predictor = TiledPredictor(models, i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp)
+    predictor = TiledPredictor(
+        models, i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp, scale=cfg.task.scale
+    )
     target = test_pred_dir(cfg)
     with atomic_dir(target) as out:
         for stem, path in progress(scans.items(), desc="test", unit="img"):
@@ -151,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(
                 f"{path}: no checkpoint for fold {f}; run `python -m pipeline.train` first"
             )
+        trained = load_checkpoint(path).get("scale", 1)
+        if trained != cfg.task.scale:
+            raise UserError(f"{path}: trained for scale {trained}, but task.scale={cfg.task.scale}")
     models = {f: model_from_checkpoint(path).to(device) for f, path in checkpoints.items()}
     views = len(cfg.infer.tta)
     print(
@@ -166,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"  fold {f['fold']}: CV {f['score']:.4f}  identity {f['identity']:.4f}  "
                 f"({f['images']} images, y_mae {f['y_mae']:.3f}, psnr {f['psnr']:.2f})"
             )
+            if "gain" in f:
+                base = baseline_name(cfg.task.scale)
+                print(
+                    f"  fold {f['fold']}: {cfg.task.kind} psnr {f['psnr']:.2f} ssim "
+                    f"{f['ssim']:.4f}  {base} psnr {f['baseline_psnr']:.2f} "
+                    f"ssim {f['baseline_ssim']:.4f}  gain {f['gain']:+.2f} dB"
+                )
     target = run_test(cfg, list(models.values()), device)
     print(f"infer: test predictions -> {target}")
 
@@ -193,11 +245,19 @@ def main(argv: list[str] | None = None) -> int:
                 "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
             },
         )
-        print(
-            f"CV score (leaderboard metric, mean of {len(folds)} folds): "
-            f"{summary['cv_mean']:.4f} ± {summary['cv_std']:.4f}   "
-            f"identity (scans unchanged): {summary['identity']:.4f}"
-        )
+        if cfg.task.kind == "descan":
+            print(
+                f"CV score (leaderboard metric, mean of {len(folds)} folds): "
+                f"{summary['cv_mean']:.4f} ± {summary['cv_std']:.4f}   "
+                f"identity (scans unchanged): {summary['identity']:.4f}"
+            )
+        else:
+            print(
+                f"CV {cfg.task.kind} ({metric_names(cfg.task.kind, cfg.task.scale)}, mean of "
+                f"{len(folds)} folds): psnr {summary['psnr']:.2f} ssim {summary['ssim']:.4f}   "
+                f"{baseline_name(cfg.task.scale)}: psnr {summary['baseline_psnr']:.2f} ssim "
+                f"{summary['baseline_ssim']:.4f}   gain {summary['gain']:+.2f} dB"
+            )
         plots = report_experiment(cfg)
         print(f"infer: plots -> {plots[0].parent} ({', '.join(p.name for p in plots)})")
     return 0

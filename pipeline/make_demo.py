@@ -1,8 +1,11 @@
-"""Stage 1: build a small descanning dataset in the competition layout, from packaged images.
+"""Stage 1: build a small dataset for the task in its layout, from packaged images.
 
-data/demo/train/{scan,clean}, data/demo/test/scan, and the held-out truth of the test set:
-data/demo/test/clean and data/demo/test/truth.csv in the submission format. Names follow
-DESCAN-18K (`Title.page.crop`), training and test titles differ, and a seed fixes every byte.
+Descanning (the default): data/demo/train/{scan,clean}, data/demo/test/scan, and the held-out
+truth of the test set: data/demo/test/clean and data/demo/test/truth.csv in the submission
+format. Names follow DESCAN-18K (`Title.page.crop`), training and test titles differ, and a
+seed fixes every byte. The other tasks degrade the same pages their own way (core/degrade.py):
+deblur in the GoPro layout (train/<title>/{blur,sharp}, test/<title>/{blur,sharp}), denoise,
+deflare and sr (LR scans, HR cleans) in the same layout as descanning.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import cli
+from .core import cli, degrade
 from .core.config import REPO_ROOT, to_dict
 from .core.errors import UserError
 from .core.fsutil import atomic_dir
@@ -30,7 +33,17 @@ images shipped with scikit-image and matplotlib, printed and scanned by the prin
 simulator (preset demo.preset; the pages of one title share its paper, press and scanner).
 Training and test pages come from different titles. Settings: demo.titles,
 demo.pages_per_title, demo.test_pages, demo.size, demo.seed, demo.preset. An existing folder
-that is not demo data is never touched."""
+that is not demo data is never touched.
+
+demo.task (default: task.kind) picks the degradation instead of the print-scan simulator:
+  deblur   motion blur (5-13 px lines) or defocus, slight noise; GoPro layout,
+           train/<title>/{blur,sharp}, test/<title>/{blur,sharp}
+  denoise  Gaussian noise, sigma 10-25 of 255
+  deflare  veiling glare around a light source, bloom, contrast loss, slight noise
+  sr       MATLAB-bicubic downscaling by task.scale (pages cut to a multiple of it):
+           train/scan holds LR, train/clean HR
+Every task keeps the test truth (test/clean, or test/<title>/sharp) so `score` can report
+PSNR/SSIM. Point data.root at a folder of its own per task (e.g. data/demo_sr_x2)."""
 
 TITLES = [
     "BookOfMaking",
@@ -80,6 +93,36 @@ def scan_title(
     return scans
 
 
+def degrade_title(
+    task: str, cleans: list[np.ndarray], rng: np.random.Generator, ranges: Ranges, scale: int
+) -> list[np.ndarray]:
+    """The degraded inputs of a title's pages (all but the last, which descanning prints on
+    the back of the one before): the plug-in point of each task's degradation."""
+    if task == "descan":
+        return scan_title(cleans, rng, ranges)
+    make = {
+        "deblur": degrade.blur,
+        "denoise": degrade.noise,
+        "deflare": degrade.glare,
+        "sr": lambda page, _rng: degrade.downscale(page, scale),
+    }[task]
+    return [make(page, rng) for page in cleans[:-1]]
+
+
+def demo_settings(cfg) -> dict:
+    """demo.* with the task it builds resolved (left out for descanning, so the descanning
+    demo's marker is what it always was) and, for sr, task.scale."""
+    demo = to_dict(cfg.demo)
+    task = demo.pop("task") or cfg.task.kind
+    if task != "descan":
+        demo["task"] = task
+    if task == "sr":
+        if cfg.task.scale < 2:
+            raise UserError("task.scale: the sr demo needs task.scale of 2 or more")
+        demo["scale"] = cfg.task.scale
+    return demo
+
+
 def marker(demo: dict) -> dict:
     """What the marker file records: the settings and the simulator's version, so a demo made
     by an older simulator is rebuilt."""
@@ -93,13 +136,17 @@ def build(out: Path, demo: dict) -> dict[str, float]:
             f"demo.titles: at most {len(TITLES) - TEST_TITLES} titles, got {demo['titles']}"
         )
     seed, size = demo["seed"], demo["size"]
+    task, scale = demo.get("task", "descan"), demo.get("scale", 1)
+    size -= size % scale  # HR pages a multiple of the scale, as SR benchmarks modcrop them
+    gopro = task == "deblur"
     jobs = [(t, demo["pages_per_title"], "train") for t in TITLES[: demo["titles"]]]
     test_titles = TITLES[demo["titles"] : demo["titles"] + TEST_TITLES]
     for n, t in enumerate(test_titles):
         pages = demo["test_pages"] // TEST_TITLES + (n < demo["test_pages"] % TEST_TITLES)
         jobs.append((t, pages, "test"))
-    for sub in ("train/scan", "train/clean", "test/scan", "test/clean"):
-        (out / sub).mkdir(parents=True)
+    if not gopro:
+        for sub in ("train/scan", "train/clean", "test/scan", "test/clean"):
+            (out / sub).mkdir(parents=True)
 
     ranges = make_ranges(demo["preset"])
     truth = {}
@@ -109,8 +156,16 @@ def build(out: Path, demo: dict) -> dict[str, float]:
         style = title_style(rng)
         # One page more than needed: the last one only serves as the back of the one before.
         cleans = [compose_page(rng, style, title, page + 1, size) for page in range(pages + 1)]
-        scans = scan_title(cleans, rng, ranges)
+        scans = degrade_title(task, cleans, rng, ranges, scale)
         for page, scan in enumerate(scans):
+            if gopro:  # one sequence per title, frames named like GoPro's
+                seq = out / split / title
+                (seq / "blur").mkdir(parents=True, exist_ok=True)
+                (seq / "sharp").mkdir(parents=True, exist_ok=True)
+                write_png(seq / "blur" / f"{page + 1:06d}.png", scan)
+                write_png(seq / "sharp" / f"{page + 1:06d}.png", cleans[page])
+                bar.update()
+                continue
             stem = f"{title}.{page + 1:05d}.{1 + page % 2:02d}"
             write_png(out / split / "scan" / f"{stem}.png", scan)
             write_png(out / split / "clean" / f"{stem}.png", cleans[page])
@@ -118,7 +173,8 @@ def build(out: Path, demo: dict) -> dict[str, float]:
                 truth[stem] = mean_y(cleans[page])
             bar.update()
     bar.close()
-    (out / "test" / "truth.csv").write_text(format_csv(truth))
+    if not gopro:
+        (out / "test" / "truth.csv").write_text(format_csv(truth))
     (out / MARKER).write_text(json.dumps(marker(demo), indent=1))
     return truth
 
@@ -138,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args, cfg = cli.parse_config(parser, argv)
     out = Path(cfg.data.root)
-    demo = to_dict(cfg.demo)
+    demo = demo_settings(cfg)
     marker_file = out / MARKER
     if out.exists() and any(out.iterdir()) and not marker_file.is_file():
         if args.if_needed:
@@ -160,7 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_dir(out) as tmp:
         truth = build(tmp, demo)
     n_train = demo["titles"] * demo["pages_per_title"]
-    print(f"make_demo: {n_train} training pairs, {len(truth)} test scans -> {out}")
+    task = demo.get("task", "descan")
+    if task == "descan":
+        print(f"make_demo: {n_train} training pairs, {len(truth)} test scans -> {out}")
+    else:
+        n_test = demo["test_pages"]
+        print(f"make_demo: {task}: {n_train} training pairs, {n_test} test inputs -> {out}")
     return 0
 
 

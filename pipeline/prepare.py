@@ -7,8 +7,8 @@ import json
 from .core import cli
 from .core.errors import UserError
 from .core.folds import assign_folds, grouping, title_of
-from .core.layout import data_path, store_dir
-from .core.pairing import pair_folders
+from .core.layout import store_dir
+from .core.pairing import resolve_layout, training_pairs
 from .core.store import build_store, fingerprint
 
 MIN_PATCH = 16  # below this a 4-level U-Net has nothing left at its bottleneck
@@ -20,7 +20,14 @@ memory-mapped patch store under data.prepared, and assign k folds grouped by mag
 (the part of the stem before the first dot; by single image when the names carry fewer titles
 than folds, or with prepare.group=image). Patches are prepare.patch_size pixels, or the
 smallest image side when an image is smaller. Writes manifest.json with counts, sizes and
-folds. An up-to-date store is kept as it is."""
+folds. An up-to-date store is kept as it is.
+
+task.scale=S (task.kind=sr): train/scan holds the low-resolution inputs and train/clean the
+high-resolution targets, each exactly S times the input's size (an error names the file
+otherwise); patches are counted in input pixels, the target patch is S times larger.
+data.layout=gopro (or auto with task.kind=deblur and no train/scan): pairs are
+train/<sequence>/blur with train/<sequence>/sharp, named <sequence>.<frame>, and folds keep
+a sequence together."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args, cfg = cli.parse_config(parser, argv)
     p = cfg.prepare
-    pairs = pair_folders(data_path(cfg, "train_scan"), data_path(cfg, "train_clean"))
+    pairs = training_pairs(cfg)
     smallest = min(pairs, key=lambda pair: min(pair.height, pair.width))
     patch_size = min(p.patch_size, smallest.height, smallest.width)
     if patch_size < MIN_PATCH:
@@ -57,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         "group": group,
         "seed": p.seed,
     }
+    if cfg.task.scale > 1:  # patches in LR pixels; the HR patch is scale times larger
+        settings["scale"] = cfg.task.scale
     settings["fingerprint"] = fingerprint(pairs, settings)
     out = store_dir(cfg)
     manifest_path = out / "manifest.json"
@@ -72,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         f"fold {f['fold']}: {f['images']} images / {len(f['titles'])} titles"
         for f in manifest["folds"]
     )
+    layout = resolve_layout(cfg)
+    if layout != "pairs" or cfg.task.scale > 1:
+        print(f"prepare: {layout} layout, task {cfg.task.kind}, scale {cfg.task.scale}")
     print(
         f"prepare: {manifest['images']} pairs ({', '.join(manifest['sizes'])}), "
         f"{manifest['patches']} patches of {patch_size}px -> {out}\n"

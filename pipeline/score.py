@@ -7,7 +7,9 @@ from pathlib import Path
 
 from .core import cli
 from .core.config import load_config
-from .core.layout import data_path, run_dir
+from .core.errors import UserError
+from .core.imageio import read_rgb
+from .core.layout import data_path, run_dir, test_pred_dir
 from .core.submission import leaderboard_score, read_submission
 
 DESCRIPTION = """\
@@ -18,7 +20,11 @@ DESCRIPTION = """\
 
   python -m pipeline.score [--config FILE] [key=value ...]
       The experiment's report: its CV score next to identity (from infer), and the score of
-      submissions/<experiment>.csv against data.root/data.test_truth when that file exists."""
+      submissions/<experiment>.csv against data.root/data.test_truth when that file exists.
+      For task.kind other than descan (no submission CSV): the CV and the test predictions'
+      PSNR and SSIM (sr: MATLAB Y, task.scale border; else RGB) next to the baseline's (the
+      input unchanged, or MATLAB bicubic for sr) and the gain, against test/clean (or
+      test/<sequence>/sharp) when the truth is there, as in the demos."""
 
 
 def score_files(submission_csv: str, truth_csv: str) -> float:
@@ -27,8 +33,55 @@ def score_files(submission_csv: str, truth_csv: str) -> float:
     return leaderboard_score(submission, truth, submission_csv, truth_csv)
 
 
+def task_report(cfg) -> None:
+    """PSNR/SSIM of the CV and of the test predictions against the held-out truth."""
+    from .core.pairing import held_out_inputs, held_out_targets
+    from .core.task import baseline, baseline_name, finite_mean, metric_names, task_metrics
+
+    kind, scale = cfg.task.kind, cfg.task.scale
+    base = baseline_name(scale)
+    what = metric_names(kind, scale)
+    cv_file = run_dir(cfg) / "cv.json"
+    if cv_file.is_file():
+        cv = json.loads(cv_file.read_text())
+        print(
+            f"{cfg.experiment}: CV ({what}, {len(cv['folds'])} folds) psnr {cv['psnr']:.2f} "
+            f"ssim {cv['ssim']:.4f}   {base}: psnr {cv['baseline_psnr']:.2f} "
+            f"ssim {cv['baseline_ssim']:.4f}   gain {cv['gain']:+.2f} dB"
+        )
+    else:
+        print(f"{cfg.experiment}: no CV yet ({cv_file} is written by `python -m pipeline.infer`)")
+    targets = held_out_targets(cfg)
+    pred_dir = test_pred_dir(cfg)
+    if targets is None or not pred_dir.is_dir():
+        return
+    inputs = held_out_inputs(cfg)
+    rows = []
+    for stem, truth_path in sorted(targets.items()):
+        pred_path = pred_dir / f"{stem}.png"
+        if not pred_path.is_file() or stem not in inputs:
+            raise UserError(f"{pred_dir}: no prediction '{stem}.png' for {truth_path}")
+        truth = read_rgb(truth_path)
+        pred = read_rgb(pred_path)
+        if pred.shape != truth.shape:
+            raise UserError(
+                f"{pred_path}: {pred.shape[1]}x{pred.shape[0]}, but {truth_path} "
+                f"is {truth.shape[1]}x{truth.shape[0]}"
+            )
+        rows.append(task_metrics(pred, truth, baseline(read_rgb(inputs[stem]), scale), kind, scale))
+    mean = {k: finite_mean([r[k] for r in rows]) for k in rows[0]}
+    print(
+        f"{cfg.experiment}: test ({what}, {len(rows)} images) psnr {mean['psnr']:.2f} "
+        f"ssim {mean['ssim']:.4f}   {base}: psnr {mean['baseline_psnr']:.2f} "
+        f"ssim {mean['baseline_ssim']:.4f}   gain {mean['gain']:+.2f} dB"
+    )
+
+
 def report(config: str, overrides: list[str]) -> None:
     cfg = load_config(config, overrides)
+    if cfg.task.kind != "descan":
+        task_report(cfg)
+        return
     cv_file = run_dir(cfg) / "cv.json"
     if cv_file.is_file():
         cv = json.loads(cv_file.read_text())

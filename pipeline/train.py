@@ -10,7 +10,7 @@ from .core.layout import fold_dir, run_dir, store_dir
 from .core.progress import say
 from .core.store import PairStore
 from .core.tracking import Tracker
-from .core.training import FoldTrainer, build_checked_model, resolve_device
+from .core.training import FoldTrainer, build_checked_model, build_discriminator, resolve_device
 
 DESCRIPTION = """\
 Train the configured model on each fold's training patches and validate it on the fold's
@@ -20,6 +20,17 @@ metric. Writes runs/<experiment>/fold<k>/{best.pt,last.pt,metrics.csv,done.json}
   train.fold=all|K     which folds (default all)
   train.resume=true    continue each fold from its last.pt; finished folds are skipped
   model.max_params=N   parameter budget, checked before training (default 10,000,000)
+  task.kind, task.scale  descan (default) | deblur | denoise | deflare | sr; for sr models
+                       with a `scale` argument get task.scale, SRCNN/ARCNN a MATLAB-bicubic
+                       upsampled input; validation reports Y PSNR/SSIM (border = scale) or
+                       RGB PSNR/SSIM, and the gain over bicubic or the input unchanged
+  train.loss_terms     weighted terms, e.g. {l1: 1, perceptual: 0.2, tv: 5e-5}; perceptual
+                       needs train.vgg_weights (a local VGG16 file; nothing is downloaded)
+  train.optimizer      adamw | adam;  train.agc=0.01: adaptive gradient clipping
+  gan.discriminator    a registered discriminator: GAN training with its own Adam (gan.lr,
+                       gan.betas), content loss + gan.weight x adversarial (gan.mode vanilla |
+                       lsgan); d_loss, g_adv, g_content go to metrics.csv; best.pt holds the
+                       generator, last.pt the discriminator and its optimizer too
 
 Several GPUs or machines: torchrun --nproc_per_node N -m pipeline.train [key=value ...]
 trains with DistributedDataParallel (NCCL on GPUs, gloo on the CPU); train.batch_size is the
@@ -32,6 +43,8 @@ Weights & Biases logs offline to ./wandb unless wandb.mode or WANDB_MODE says ot
 def main(argv: list[str] | None = None) -> int:
     _, cfg = cli.parse_config(cli.stage_parser("pipeline.train", DESCRIPTION), argv)
     _, params = build_checked_model(cfg)  # the budget error comes before any work
+    if cfg.gan.discriminator:
+        build_discriminator(cfg)  # and a bad discriminator name or argument
     store = PairStore(store_dir(cfg))
     if store.folds != cfg.prepare.folds:
         raise UserError(

@@ -21,9 +21,26 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 
 
+TASKS = ("descan", "deblur", "denoise", "deflare", "sr")
+LAYOUTS = ("auto", "pairs", "gopro")
+
+
+@dataclass
+class TaskConfig:
+    # descan: the course competition (leaderboard metric = mean-Y MAE, submission CSV);
+    # deblur | denoise | deflare: same-size restoration, RGB PSNR/SSIM, no CSV;
+    # sr: super-resolution, train/scan holds LR, train/clean HR = scale x LR, Y PSNR/SSIM.
+    kind: str = "descan"
+    scale: int = 1  # HR side / LR side; > 1 only (and required) for kind=sr
+
+
 @dataclass
 class DataConfig:
     root: str = "data/demo"  # competition folder: train/scan, train/clean, test/scan
+    # pairs: train/scan + train/clean (input/target; for sr LR/HR); gopro (task.kind=deblur):
+    # train/<sequence>/{blur,sharp}, test/<sequence>/blur; auto: gopro when train/scan is
+    # missing and task.kind=deblur
+    layout: str = "auto"
     train_scan: str = "train/scan"  # the next four are relative to root
     train_clean: str = "train/clean"
     test_scan: str = "test/scan"
@@ -40,6 +57,7 @@ class DemoConfig:
     test_pages: int = 6
     size: int = 256  # side of each square page, pixels
     preset: str = "magazine"  # print-scan simulator preset the demo scans are made with
+    task: str = ""  # the degradation to build (a task.kind); empty: task.kind
 
 
 @dataclass
@@ -71,16 +89,37 @@ class TrainConfig:
     plateau_factor: float = 0.5
     plateau_patience: int = 3  # epochs without improvement before the lr is cut
     loss: str = "l1"  # l1 | mse | charbonnier | l1_mean_y (L1 + the patch mean-luma error)
+    # Weighted loss terms, e.g. {l1: 1.0, perceptual: 0.2, tv: 5e-5} (the deblurring recipe);
+    # terms: l1, mse, charbonnier, l1_mean_y, perceptual (VGG16, needs vgg_weights), tv.
+    # Empty: train.loss alone.
+    loss_terms: dict[str, float] = field(default_factory=dict)
+    vgg_weights: str | None = None  # local torchvision vgg16 state dict, for perceptual
+    optimizer: str = "adamw"  # adamw | adam (Adam's weight decay is L2 in the gradient)
     grad_clip: float = 1.0  # max gradient norm; 0 turns clipping off
+    agc: float = 0.0  # adaptive gradient clipping lambda (unit-wise, NFNets); 0: off
     ema: float = 0.0  # decay of the weight average that is validated and saved; 0: off
     amp: bool = True  # mixed precision, used only on CUDA
-    monitor: str = "score"  # score | y_mae | psnr: picks best.pt, early stopping, plateau lr
+    # score | y_mae | psnr | ssim: picks best.pt, early stopping, plateau lr. psnr and ssim
+    # follow the task: Y with `scale` border crop for sr, RGB otherwise (descan: RGB PSNR)
+    monitor: str = "score"
     patience: int = 10  # early stopping, epochs without a better validation score; 0: off
     resume: bool = False  # continue each fold from its last checkpoint
     num_workers: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     seed: int = 42
     log_images: int = 3  # scan/prediction/clean triplets logged per validation
+
+
+@dataclass
+class GanConfig:
+    """Adversarial training beside the content loss (train.loss / train.loss_terms)."""
+
+    discriminator: str = ""  # a registered discriminator; empty: no GAN
+    args: dict[str, Any] = field(default_factory=dict)  # its constructor arguments
+    weight: float = 1e-3  # adversarial weight in the generator loss (SRGAN 1e-3, pix2pix 1)
+    mode: str = "vanilla"  # vanilla (BCE, non-saturating) | lsgan
+    lr: float = 1e-4  # the discriminator's Adam learning rate
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # pix2pix: [0.5, 0.999]
 
 
 @dataclass
@@ -174,11 +213,13 @@ class Config:
     experiment: str = ""  # empty: the config file's name
     runs: str = "runs"
     submissions: str = "submissions"
+    task: TaskConfig = field(default_factory=TaskConfig)
     data: DataConfig = field(default_factory=DataConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     prepare: PrepareConfig = field(default_factory=PrepareConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
     infer: InferConfig = field(default_factory=InferConfig)
@@ -277,10 +318,19 @@ def validate(cfg: DictConfig) -> None:
         f"expected cosine, plateau or none, got '{t.scheduler}'",
     )
     _check(
-        t.monitor in ("score", "y_mae", "psnr"),
+        t.monitor in ("score", "y_mae", "psnr", "ssim"),
         "train.monitor",
-        f"expected score, y_mae or psnr, got '{t.monitor}'",
+        f"expected score, y_mae, psnr or ssim, got '{t.monitor}'",
     )
+    _check(
+        t.optimizer in ("adamw", "adam"),
+        "train.optimizer",
+        f"expected adamw or adam, got '{t.optimizer}'",
+    )
+    _check(t.agc >= 0, "train.agc", f"must be >= 0 (0: off), got {t.agc}")
+    validate_loss_terms(cfg)
+    validate_task(cfg)
+    validate_gan(cfg)
     _check(0 <= t.ema < 1, "train.ema", f"must be in [0, 1), got {t.ema}")
     _check(t.grad_clip >= 0, "train.grad_clip", f"must be >= 0, got {t.grad_clip}")
     _check(t.patience >= 0, "train.patience", f"must be >= 0, got {t.patience}")
@@ -323,6 +373,79 @@ def validate(cfg: DictConfig) -> None:
     for name, value in synth_overrides(cfg).items():
         problem = check_setting(name, value)
         _check(problem is None, f"synth.{name}", str(problem))
+
+
+def validate_task(cfg: DictConfig) -> None:
+    task, d = cfg.task, cfg.data
+    kinds = ", ".join(TASKS)
+    _check(task.kind in TASKS, "task.kind", f"expected one of {kinds}, got '{task.kind}'")
+    _check(task.scale >= 1, "task.scale", f"must be at least 1, got {task.scale}")
+    if task.kind == "sr":
+        _check(task.scale > 1, "task.scale", "task.kind=sr needs task.scale of 2 or more")
+    else:
+        _check(
+            task.scale == 1,
+            "task.scale",
+            f"{task.scale} asks for super-resolution; set task.kind=sr (got '{task.kind}')",
+        )
+    _check(
+        cfg.demo.task in ("", *TASKS),
+        "demo.task",
+        f"expected empty (task.kind) or one of {kinds}, got '{cfg.demo.task}'",
+    )
+    _check(d.layout in LAYOUTS, "data.layout", f"expected auto, pairs or gopro, got '{d.layout}'")
+    _check(
+        d.layout != "gopro" or task.kind == "deblur",
+        "data.layout",
+        f"the gopro layout is for task.kind=deblur, got '{task.kind}'",
+    )
+    _check(
+        task.scale == 1 or cfg.augment.synthetic_p == 0,
+        "augment.synthetic_p",
+        "synthetic scans are same-size descanning inputs; set it to 0 for task.scale > 1",
+    )
+
+
+def validate_loss_terms(cfg: DictConfig) -> None:
+    from .losses import COMPOSITE_TERMS  # here: losses imports torch, config need not
+
+    t = cfg.train
+    for name, weight in t.loss_terms.items():
+        _check(
+            name in COMPOSITE_TERMS,
+            f"train.loss_terms.{name}",
+            f"unknown loss term (known: {', '.join(COMPOSITE_TERMS)})",
+        )
+        _check(weight >= 0, f"train.loss_terms.{name}", f"must be >= 0, got {weight}")
+    if t.loss_terms:
+        _check(
+            any(w > 0 for w in t.loss_terms.values()),
+            "train.loss_terms",
+            "no loss term with a non-zero weight",
+        )
+    if t.loss_terms.get("perceptual", 0) > 0:
+        _check(
+            bool(t.vgg_weights),
+            "train.vgg_weights",
+            "train.loss_terms.perceptual needs a local VGG16 weights file (nothing is downloaded)",
+        )
+        _check(
+            Path(t.vgg_weights).is_file(),
+            "train.vgg_weights",
+            f"VGG16 weights file {t.vgg_weights} not found (train.loss_terms.perceptual needs it)",
+        )
+
+
+def validate_gan(cfg: DictConfig) -> None:
+    g = cfg.gan
+    _check(g.mode in ("vanilla", "lsgan"), "gan.mode", f"expected vanilla or lsgan, got '{g.mode}'")
+    _check(g.weight >= 0, "gan.weight", f"must be >= 0, got {g.weight}")
+    _check(g.lr > 0, "gan.lr", f"must be positive, got {g.lr}")
+    _check(
+        len(g.betas) == 2 and all(0 <= b < 1 for b in g.betas),
+        "gan.betas",
+        f"expected two values in [0, 1), got {list(g.betas)}",
+    )
 
 
 def synth_overrides(cfg: DictConfig) -> dict[str, Any]:

@@ -38,6 +38,8 @@ def apply_dihedral(image: np.ndarray, mirror: bool, turns: int) -> np.ndarray:
 
 class PatchDataset(Dataset):
     """(scan, clean) uint8 CHW tensor pairs; one random dihedral transform applied to both.
+    Patches are `patch_size` scan pixels; for a super-resolution store the clean patch covers
+    the same area, `store.scale` times as many pixels a side.
 
     With `jitter` > 0 each patch moves by up to that many pixels from its grid position (staying
     inside the image), so an epoch sees patches between the prepared grid's corners too.
@@ -98,7 +100,10 @@ class PatchDataset(Dataset):
         return image, y, x
 
     def _clean_patch(self, image: int, y: int, x: int) -> np.ndarray:
-        return self.store.clean(image)[y : y + self.patch, x : x + self.patch]
+        """The clean patch over the scan patch at (y, x): for super-resolution `scale` times
+        its size, at `scale` times its coordinates."""
+        s, p = self.store.scale, self.patch
+        return self.store.clean(image)[s * y : s * (y + p), s * x : s * (x + p)]
 
     def _synthetic_scan(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         back = self._clean_patch(*self._position(int(rng.integers(len(self.rows))), rng))

@@ -15,6 +15,8 @@ def data_path(cfg: DictConfig, key: str) -> Path:
 def store_dir(cfg: DictConfig) -> Path:
     p = cfg.prepare
     name = p.name or f"{Path(cfg.data.root).resolve().name}-p{p.patch_size}-s{p.stride}-k{p.folds}"
+    if not p.name and cfg.task.scale > 1:
+        name += f"-x{cfg.task.scale}"
     return Path(cfg.data.prepared) / name
 
 

@@ -1,9 +1,11 @@
 """The prepared patch store: every training pair decoded once into one memory-mapped file.
 
 Layout of a store folder:
-  pixels.u8      uint8 bytes; for each image, its scan then its clean, HxWx3 RGB each
+  pixels.u8      uint8 bytes; for each image, its scan (HxWx3 RGB) then its clean
+                 (sH x sW x 3, s = settings["scale"], 1 but for super-resolution)
   images.json    per image: stem, title, fold, size, byte offsets, source files
-  patches.npy    int32 rows (image index, y, x): top-left corners of the training patches
+  patches.npy    int32 rows (image index, y, x): top-left corners of the training patches,
+                 in scan pixels (the clean patch starts at s*y, s*x)
   manifest.json  counts, sizes, folds and the settings and fingerprint the store was built from
 Training slices patches straight out of the memory map, so no file is decoded twice.
 """
@@ -85,8 +87,10 @@ def build_store(
     """
     records: list[ImageRecord] = []
     offset = 0
+    scale = settings.get("scale", 1)
     for pair in pairs:
         nbytes = pair.height * pair.width * 3
+        clean_bytes = nbytes * scale * scale
         records.append(
             ImageRecord(
                 stem=pair.stem,
@@ -100,22 +104,22 @@ def build_store(
                 clean_file=str(pair.clean),
             )
         )
-        offset += 2 * nbytes
+        offset += nbytes + clean_bytes
 
     with atomic_dir(out_dir) as tmp:
         pixels = np.memmap(tmp / "pixels.u8", dtype=np.uint8, mode="w+", shape=(max(offset, 1),))
 
         def decode(i: int) -> int:
             rec = records[i]
-            for path, start in (
-                (rec.scan_file, rec.scan_offset),
-                (rec.clean_file, rec.clean_offset),
+            for path, start, s in (
+                (rec.scan_file, rec.scan_offset, 1),
+                (rec.clean_file, rec.clean_offset, scale),
             ):
                 rgb = read_rgb(path)
-                if rgb.shape[:2] != (rec.height, rec.width):
+                if rgb.shape[:2] != (rec.height * s, rec.width * s):
                     raise UserError(
                         f"{path}: decodes to {rgb.shape[1]}x{rgb.shape[0]}, "
-                        f"header says {rec.width}x{rec.height}"
+                        f"header says {rec.width * s}x{rec.height * s}"
                     )
                 pixels[start : start + rgb.size] = rgb.reshape(-1)
             return i
@@ -205,16 +209,21 @@ class PairStore:
     def folds(self) -> int:
         return len(self.manifest["folds"])
 
-    def _image(self, i: int, offset: int) -> np.ndarray:
+    @property
+    def scale(self) -> int:
+        """Clean side / scan side: task.scale when the store was prepared."""
+        return int(self.manifest["settings"].get("scale", 1))
+
+    def _image(self, i: int, offset: int, scale: int) -> np.ndarray:
         rec = self.images[i]
-        n = rec.height * rec.width * 3
-        return self.pixels[offset : offset + n].reshape(rec.height, rec.width, 3)
+        h, w = rec.height * scale, rec.width * scale
+        return self.pixels[offset : offset + h * w * 3].reshape(h, w, 3)
 
     def scan(self, i: int) -> np.ndarray:
-        return self._image(i, self.images[i].scan_offset)
+        return self._image(i, self.images[i].scan_offset, 1)
 
     def clean(self, i: int) -> np.ndarray:
-        return self._image(i, self.images[i].clean_offset)
+        return self._image(i, self.images[i].clean_offset, self.scale)
 
     def image_indices(self, folds: list[int]) -> list[int]:
         return [i for i, r in enumerate(self.images) if r.fold in folds]

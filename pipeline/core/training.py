@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from . import distributed
 from . import metrics as M
+from .agc import adaptive_clip_grad_
 from .config import synth_ranges, to_dict, to_yaml
 from .data import PatchDataset
 from .distributed import ShardSampler
@@ -34,10 +35,12 @@ from .ema import ModelEMA
 from .errors import UserError
 from .fsutil import atomic_path, write_text
 from .layout import fold_dir
-from .losses import build_loss
-from .models import UnknownModelError, build_model, count_params, model_arguments
+from .losses import CompositeLoss, build_loss, gan_discriminator_loss, gan_generator_loss
+from .models import UnknownModelError, build_model, count_params, model_arguments, model_kind
 from .progress import progress, say
+from .resize import imresize
 from .store import PairStore
+from .task import baseline, build_restorer, finite_mean, restorer_args, task_metrics
 from .tiling import TiledPredictor
 from .tracking import Tracker
 
@@ -52,8 +55,19 @@ METRIC_COLUMNS = [
     "val_identity",
     "seconds",
 ]
+# Beside those, for the tasks other than descan: SSIM, the baseline's PSNR (input unchanged,
+# or bicubic for sr) and the mean per-image PSNR gain over it.
+TASK_COLUMNS = ["val_ssim", "val_baseline_psnr", "val_gain"]
+# With a GAN: the discriminator's loss and the generator's two parts (unweighted).
+GAN_COLUMNS = ["d_loss", "g_adv", "g_content"]
 # What `train.monitor` may name, and whether lower is better.
-MONITORS = {"score": True, "y_mae": True, "psnr": False}
+MONITORS = {"score": True, "y_mae": True, "psnr": False, "ssim": False}
+
+
+def metric_columns(cfg: DictConfig) -> list[str]:
+    """metrics.csv's columns: the descanning ones, plus the task's and the GAN's."""
+    extra = TASK_COLUMNS if cfg.task.kind != "descan" else []
+    return METRIC_COLUMNS + extra + (GAN_COLUMNS if cfg.gan.discriminator else [])
 
 
 def resolve_device(name: str) -> torch.device:
@@ -69,13 +83,30 @@ def resolve_device(name: str) -> torch.device:
         ) from None
 
 
-def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
-    """Build the configured model and hold it to the parameter budget."""
-    args = to_dict(cfg.model.args)
+def _kind(key: str, name: str) -> str:
     try:
-        model = build_model(cfg.model.name, **args)
+        return model_kind(name)
     except UnknownModelError as e:
-        raise UserError(f"model.name: {e}") from None
+        raise UserError(f"{key}: {e}") from None
+
+
+def model_args(cfg: DictConfig) -> dict[str, Any]:
+    """model.args with `scale` = task.scale for the models that take one: what the model is
+    built with and what checkpoints record."""
+    if _kind("model.name", cfg.model.name) == "discriminator":
+        raise UserError(
+            f"model.name: {cfg.model.name} is a GAN discriminator, not a restorer; "
+            f"name it as gan.discriminator beside a restorer"
+        )
+    return restorer_args(cfg.model.name, to_dict(cfg.model.args), cfg.task.scale)
+
+
+def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
+    """Build the configured model and hold it to the parameter budget. For super-resolution
+    it maps LR to HR: models with a `scale` get task.scale, SRCNN and ARCNN a bicubic input."""
+    args = model_args(cfg)
+    try:
+        model = build_restorer(cfg.model.name, args, cfg.task.scale)
     except (ValueError, TypeError) as e:
         known = model_arguments(cfg.model.name)
         unknown = [k for k in args if k not in known]
@@ -92,6 +123,28 @@ def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
             f"over the budget of {cfg.model.max_params:,}"
         )
     return model, params
+
+
+def build_discriminator(cfg: DictConfig) -> nn.Module:
+    """The GAN discriminator gan.discriminator names, with gan.args."""
+    g = cfg.gan
+    if _kind("gan.discriminator", g.discriminator) != "discriminator":
+        raise UserError(
+            f"gan.discriminator: {g.discriminator} is a restorer, not a discriminator "
+            "(see `python -m pipeline.models`)"
+        )
+    args = to_dict(g.args)
+    try:
+        return build_model(g.discriminator, **args)
+    except (ValueError, TypeError) as e:
+        known = model_arguments(g.discriminator)
+        unknown = [k for k in args if k not in known]
+        if unknown:
+            raise UserError(
+                f"gan.args.{unknown[0]}: {g.discriminator} takes no argument '{unknown[0]}' "
+                f"(it takes {', '.join(known) or 'none'})"
+            ) from None
+        raise UserError(f"gan.args: cannot build {g.discriminator}: {e}") from None
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -111,9 +164,14 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def model_from_checkpoint(path: Path) -> nn.Module:
     """Rebuild the model a checkpoint was trained as, whatever the current config says."""
     state = load_checkpoint(path)
-    model = build_model(state["model_name"], **state["model_args"])
+    model = build_restorer(state["model_name"], state["model_args"], state.get("scale", 1))
     model.load_state_dict(state["model"])
     return model.eval()
+
+
+def checkpoint_scale(path: Path) -> int:
+    """The task.scale a checkpoint was trained for (1 for those written before task.scale)."""
+    return int(load_checkpoint(path).get("scale", 1))
 
 
 @dataclass
@@ -122,6 +180,10 @@ class Validation:
     y_mae: float
     psnr: float
     identity: float  # the leaderboard metric of submitting the scans unchanged
+    # The task's metrics (not descan): SSIM, the baseline's PSNR, the mean per-image gain.
+    ssim: float = math.nan
+    baseline_psnr: float = math.nan
+    gain: float = math.nan
     per_image: list[dict[str, Any]] = field(default_factory=list)
     triplets: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
@@ -136,35 +198,51 @@ def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
 
 
 def validate(
-    predictor: TiledPredictor, store: PairStore, indices: list[int], log_images: int = 0
+    predictor: TiledPredictor,
+    store: PairStore,
+    indices: list[int],
+    log_images: int = 0,
+    task: str = "descan",
 ) -> Validation:
-    """Full held-out images through the inference path, scored after uint8 rounding."""
+    """Full held-out images through the inference path, scored after uint8 rounding. For a
+    task other than descan, psnr and ssim are the task's (Y with a `scale` border for sr,
+    RGB otherwise), beside the baseline's (input unchanged, or MATLAB bicubic)."""
     rows, triplets = [], []
+    scale = store.scale
     for n, i in enumerate(indices):
         scan, clean = np.asarray(store.scan(i)), np.asarray(store.clean(i))
         pred = predictor(scan)
+        base = baseline(scan, scale)
         row = M.image_metrics(pred, clean)
-        row["identity_err"] = M.abs_error_of_means(scan, clean)
+        row["identity_err"] = M.abs_error_of_means(base, clean)
+        row.update(task_metrics(pred, clean, base, task, scale))
         row["stem"] = store.images[i].stem
         rows.append(row)
         if n < log_images:
             triplets.append(
-                (f"{row['stem']}: scan | prediction | clean", side_by_side(scan, pred, clean))
+                (f"{row['stem']}: scan | prediction | clean", side_by_side(base, pred, clean))
             )
-    finite_psnr = [r["psnr"] for r in rows if math.isfinite(r["psnr"])]
+    extra = {}
+    if task != "descan":
+        extra = {
+            "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "baseline_psnr": finite_mean([r["baseline_psnr"] for r in rows]),
+            "gain": finite_mean([r["gain"] for r in rows]),
+        }
     return Validation(
         score=float(np.mean([r["abs_err"] for r in rows])),
         y_mae=float(np.mean([r["y_mae"] for r in rows])),
-        psnr=float(np.mean(finite_psnr)) if finite_psnr else float("inf"),
+        psnr=finite_mean([r["psnr"] for r in rows]),
         identity=float(np.mean([r["identity_err"] for r in rows])),
+        **extra,
         per_image=rows,
         triplets=triplets,
     )
 
 
-def _write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
+def _write_metrics(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, buf.getvalue())
@@ -227,11 +305,28 @@ class FoldTrainer:
         self.model.to(device)
         # What the training step runs: the model itself, or under torchrun its DDP wrapper.
         self.net = distributed.wrap(self.model, device)
-        self.ema = ModelEMA(self.model, t.ema) if t.ema > 0 else None
-        self.loss_fn = build_loss(t.loss)
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
+        self.ema = ModelEMA(self.model, t.ema) if t.ema > 0 else None  # G only, with a GAN
+        self.loss_fn: nn.Module | Any = (
+            CompositeLoss(to_dict(t.loss_terms), t.vgg_weights)
+            if t.loss_terms
+            else build_loss(t.loss)
         )
+        if isinstance(self.loss_fn, nn.Module):
+            self.loss_fn.to(device)
+        optimizer = torch.optim.Adam if t.optimizer == "adam" else torch.optim.AdamW
+        self.optimizer = optimizer(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.columns = metric_columns(cfg)
+        # GAN training: a discriminator and its own Adam beside the generator (self.model).
+        self.disc: nn.Module | None = None
+        self.d_net: nn.Module | None = None
+        self.d_optimizer: torch.optim.Optimizer | None = None
+        if cfg.gan.discriminator:
+            torch.manual_seed(t.seed + fold + 7919)
+            self.disc = build_discriminator(cfg).to(device)
+            self.d_net = distributed.wrap(self.disc, device)
+            self.d_optimizer = torch.optim.Adam(
+                self.disc.parameters(), lr=cfg.gan.lr, betas=tuple(cfg.gan.betas)
+            )
         self.samples = t.samples_per_epoch or len(self.dataset)
         # train.batch_size is the global batch: each of the ranks takes an equal share of it,
         # so a config trains the same way on any number of processes.
@@ -265,6 +360,7 @@ class FoldTrainer:
         if use_amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.d_scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
         self.epoch = 0  # epochs completed
         self.step = 0
@@ -278,7 +374,9 @@ class FoldTrainer:
     def _meta(self) -> dict[str, Any]:
         return {
             "model_name": self.cfg.model.name,
-            "model_args": to_dict(self.cfg.model.args),
+            "model_args": model_args(self.cfg),
+            "scale": self.cfg.task.scale,
+            "task": self.cfg.task.kind,
             "params": self.params,
             "fold": self.fold,
             "experiment": self.cfg.experiment,
@@ -300,6 +398,15 @@ class FoldTrainer:
             "bad_epochs": self.bad_epochs,
             "seconds": self.seconds,
             "torch_rng": torch.get_rng_state(),
+            **(
+                {
+                    "discriminator": self.disc.state_dict(),
+                    "d_optimizer": self.d_optimizer.state_dict(),
+                    "d_scaler": self.d_scaler.state_dict(),
+                }
+                if self.disc is not None
+                else {}
+            ),
         }
 
     def resume(self) -> None:
@@ -316,6 +423,15 @@ class FoldTrainer:
         self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None and state.get("ema") is not None:
             self.ema.load_state_dict(state["ema"])
+        if self.disc is not None:
+            if "discriminator" not in state:
+                raise UserError(
+                    f"{self.dir / 'last.pt'}: trained without a GAN discriminator, "
+                    f"but gan.discriminator is '{self.cfg.gan.discriminator}'"
+                )
+            self.disc.load_state_dict(state["discriminator"])
+            self.d_optimizer.load_state_dict(state["d_optimizer"])
+            self.d_scaler.load_state_dict(state["d_scaler"])
         self.epoch, self.step = state["epoch"], state["step"]
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.bad_epochs, self.seconds = state["bad_epochs"], state["seconds"]
@@ -348,10 +464,44 @@ class FoldTrainer:
             drop_last=self.samples >= t.batch_size,
         )
 
-    def _train_epoch(self) -> float:
+    def _condition(self, scan: torch.Tensor) -> torch.Tensor | None:
+        """What a conditional discriminator sees beside the image: the degraded input, at the
+        output's size (MATLAB bicubic for super-resolution)."""
+        if not getattr(self.disc, "conditional", False):
+            return None
+        s = self.cfg.task.scale
+        return scan if s == 1 else imresize(scan, s)
+
+    def _autocast(self):
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+        )
+
+    def _d_step(self, scan: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor) -> float:
+        """One discriminator step: real targets against the generator's outputs, detached."""
+        cond = self._condition(scan)
+        self.disc.requires_grad_(True)
+        with self._autocast():
+            d_loss = gan_discriminator_loss(
+                self.d_net(clean, cond).float(),
+                self.d_net(fake.detach(), cond).float(),
+                self.cfg.gan.mode,
+            )
+        self.d_optimizer.zero_grad(set_to_none=True)
+        self.d_scaler.scale(d_loss).backward()
+        self.d_scaler.step(self.d_optimizer)
+        self.d_scaler.update()
+        # Frozen while the generator steps: its loss flows through D to G only.
+        self.disc.requires_grad_(False)
+        return d_loss.item()
+
+    def _train_epoch(self) -> dict[str, float]:
         t = self.cfg.train
         self.net.train()  # the DDP wrapper too, under torchrun
+        if self.disc is not None:
+            self.d_net.train()
         losses = []
+        parts: dict[str, list[float]] = {k: [] for k in GAN_COLUMNS}
         bar = progress(
             self._loader(),
             total=self.steps_per_epoch,
@@ -361,18 +511,32 @@ class FoldTrainer:
         for scan, clean in bar:
             scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
             clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
-            with torch.autocast(
-                self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
-            ):
-                loss = self.loss_fn(self.net(scan).float(), clean)
+            if self.disc is None:
+                with self._autocast():
+                    loss = self.loss_fn(self.net(scan).float(), clean)
+            else:
+                with self._autocast():
+                    fake = self.net(scan).float()
+                parts["d_loss"].append(self._d_step(scan, clean, fake))
+                with self._autocast():
+                    content = self.loss_fn(fake, clean)
+                    adv = gan_generator_loss(
+                        self.d_net(fake, self._condition(scan)).float(), self.cfg.gan.mode
+                    )
+                loss = content + self.cfg.gan.weight * adv
+                parts["g_content"].append(content.item())
+                parts["g_adv"].append(adv.item())
             if not torch.isfinite(loss):
                 raise RuntimeError(
                     f"fold {self.fold}: loss became {loss.item()} at step {self.step}"
                 )
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
-            if t.grad_clip > 0:
+            if t.grad_clip > 0 or t.agc > 0:
                 self.scaler.unscale_(self.optimizer)
+            if t.agc > 0:
+                adaptive_clip_grad_(self.model, t.agc, 1e-3)
+            if t.grad_clip > 0:
                 nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
@@ -383,7 +547,10 @@ class FoldTrainer:
             self.step += 1
             losses.append(loss.item())
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        return distributed.mean(float(np.mean(losses)))
+        result = {"train_loss": distributed.mean(float(np.mean(losses)))}
+        if self.disc is not None:
+            result |= {k: distributed.mean(float(np.mean(v))) for k, v in parts.items()}
+        return result
 
     @property
     def eval_model(self) -> nn.Module:
@@ -401,6 +568,7 @@ class FoldTrainer:
             batch=i.batch,
             device=self.device,
             amp=self.amp_dtype is not None,
+            scale=self.cfg.task.scale,
         )
 
     def _validate(self, log_images: int) -> Validation:
@@ -408,7 +576,9 @@ class FoldTrainer:
         per-image rows and images), so every rank takes the same scheduler and stopping steps."""
         val = None
         if distributed.is_main():
-            val = validate(self.predictor(), self.store, self.val_indices, log_images)
+            val = validate(
+                self.predictor(), self.store, self.val_indices, log_images, self.cfg.task.kind
+            )
         summary = distributed.broadcast(
             None if val is None else replace(val, per_image=[], triplets=[])
         )
@@ -429,7 +599,8 @@ class FoldTrainer:
         main = distributed.is_main()
         while not self.finished():
             start = time.perf_counter()
-            train_loss = self._train_epoch()
+            losses = self._train_epoch()
+            train_loss = losses["train_loss"]
             val = self._validate(t.log_images if tracker else 0)
             self.epoch += 1
             self.seconds += time.perf_counter() - start
@@ -465,15 +636,20 @@ class FoldTrainer:
                 "val_psnr": val.psnr,
                 "val_identity": val.identity,
                 "seconds": self.seconds,
+                "val_ssim": val.ssim,
+                "val_baseline_psnr": val.baseline_psnr,
+                "val_gain": val.gain,
+                **losses,
             }
+            row = {k: row[k] for k in self.columns}
             self.history.append(row)
             if main:
-                _write_metrics(self.dir / "metrics.csv", self.history)
+                _write_metrics(self.dir / "metrics.csv", self.history, self.columns)
                 save_checkpoint(self.dir / "last.pt", self._state())
             if tracker is not None:
                 tracker.log(
                     {
-                        f"train/{k}" if k in ("lr", "train_loss") else f"val/{k[4:]}": v
+                        f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}": v
                         for k, v in row.items()
                         if k not in ("epoch", "step", "seconds")
                     }
@@ -484,7 +660,14 @@ class FoldTrainer:
             say(
                 f"fold {self.fold} epoch {self.epoch}/{t.epochs}: loss {train_loss:.4f}  "
                 f"val score {val.score:.3f} (identity {val.identity:.3f})  "
-                f"y_mae {val.y_mae:.2f}  psnr {val.psnr:.2f}{'  *' if improved else ''}"
+                f"y_mae {val.y_mae:.2f}  psnr {val.psnr:.2f}"
+                + (
+                    f" (baseline {val.baseline_psnr:.2f})  ssim {val.ssim:.4f}"
+                    if self.cfg.task.kind != "descan"
+                    else ""
+                )
+                + ("  d_loss {d_loss:.4f} g_adv {g_adv:.4f}".format(**losses) if self.disc else "")
+                + ("  *" if improved else "")
             )
             if self.epoch < t.epochs and self.finished():
                 say(f"fold {self.fold}: no better {t.monitor} in {t.patience} epochs, stopping")
@@ -498,6 +681,7 @@ class FoldTrainer:
             "y_mae": best_row["val_y_mae"],
             "psnr": best_row["val_psnr"],
             "identity": best_row["val_identity"],
+            **{k[4:]: best_row[k] for k in TASK_COLUMNS if k in best_row},
             "seconds": self.seconds,
             "params": self.params,
         }
