@@ -19,6 +19,17 @@ def test_demo_config_and_overrides():
     assert cfg.data.root == "data/demo"
 
 
+def test_another_model_on_the_command_line_leaves_the_files_args_behind():
+    assert dict(load_config(None, []).model.args) == {"base": 8}  # the demo's resunet
+    assert dict(load_config(None, ["model.args.base=12"]).model.args) == {"base": 12}
+    assert dict(load_config(None, ["model.name=nafnet"]).model.args) == {}
+    cfg = load_config(None, ["model.args.width=8", "model.name=nafnet"])
+    assert dict(cfg.model.args) == {"width": 8}
+    assert build_checked_model(cfg)[0] is not None
+    # Naming the file's own model keeps its args.
+    assert dict(load_config(None, ["model.name=resunet"]).model.args) == {"base": 8}
+
+
 def test_experiment_defaults_to_the_config_name(tmp_path: Path):
     path = tmp_path / "wide_model.yaml"
     path.write_text("model:\n  args:\n    base: 24\n")

@@ -160,6 +160,11 @@ def test_batch_size_must_split_over_the_processes(tmp_path: Path, monkeypatch):
     message = r"train\.batch_size: 6 does not split evenly over 4 processes"
     with pytest.raises(UserError, match=message):
         FoldTrainer(load_config(None, overrides), store, 0, torch.device("cpu"))
+    # A GAN is trained in one process: under torchrun it is refused before any work.
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    gan = [*overrides, "gan.discriminator=patchgan_discriminator"]
+    with pytest.raises(UserError, match=r"gan\.discriminator: GAN training runs in one process"):
+        FoldTrainer(load_config(None, gan), store, 0, torch.device("cpu"))
 
 
 @pytest.mark.parametrize("name", list_models())

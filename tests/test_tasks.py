@@ -17,9 +17,9 @@ from pipeline.core.config import load_config
 from pipeline.core.data import PatchDataset
 from pipeline.core.errors import UserError
 from pipeline.core.pairing import held_out_inputs, training_pairs
-from pipeline.core.resize import imresize_uint8
+from pipeline.core.resize import imresize, imresize_uint8
 from pipeline.core.store import PairStore
-from pipeline.core.task import BicubicInput
+from pipeline.core.task import BicubicInput, BicubicSkip
 from pipeline.core.training import GAN_COLUMNS, TASK_COLUMNS, FoldTrainer, build_checked_model
 from tests.conftest import REPO, assert_user_error, random_page, run_cli, save
 
@@ -78,6 +78,7 @@ def sr_overrides(tmp_path: Path, root: Path, scale: int) -> list[str]:
         ("gan.betas=[0.5]", "gan.betas"),
         ("data.layout=gopro", "data.layout"),
         ("demo.task=colorize", "demo.task"),
+        ("model.bicubic_skip=true", "model.bicubic_skip"),
     ],
 )
 def test_task_loss_and_gan_config_errors(override: str, fragment: str):
@@ -138,6 +139,21 @@ def test_sr_models_get_the_scale_or_a_bicubic_input():
         model, _ = build_checked_model(cfg)
         assert model(x).shape == (1, 3, 30, 36)
         assert isinstance(model, BicubicInput) == (name == "srcnn")
+
+
+@pytest.mark.parametrize("name", ["edsr", "rdn", "srresnet"])
+def test_bicubic_skip_starts_the_model_at_bicubic(name: str):
+    """With the weights zeroed the model adds nothing (EDSR: nothing beyond the mean colour
+    it adds back, which the skip takes off), so the output is exactly MATLAB bicubic."""
+    sr = ["task.kind=sr", "task.scale=2", "augment.synthetic_p=0", "model.bicubic_skip=true"]
+    model, _ = build_checked_model(load_config(None, [f"model.name={name}", *sr]))
+    assert isinstance(model, BicubicSkip)
+    x = torch.rand(1, 3, 10, 12)
+    with torch.no_grad():
+        assert (model(x) - imresize(x, 2)).abs().max() > 0.01  # initialised: not bicubic yet
+        for p in model.model.parameters():
+            p.zero_()
+        torch.testing.assert_close(model(x), imresize(x, 2))
 
 
 def test_a_discriminator_is_not_a_model_name():

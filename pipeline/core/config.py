@@ -75,6 +75,9 @@ class ModelConfig:
     name: str = "resunet"
     max_params: int = 10_000_000  # the competition's budget, checked before training
     args: dict[str, Any] = field(default_factory=dict)  # passed to the model's constructor
+    # Super-resolution: add the MATLAB bicubic upscale of the input to the model's output, so
+    # the model learns only what bicubic misses and starts from the bicubic baseline.
+    bicubic_skip: bool = False
 
 
 @dataclass
@@ -259,6 +262,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if not isinstance(from_file, DictConfig):
         raise UserError(f"{path}: a config must be a mapping of keys to values")
     cfg = _merge(cfg, from_file, str(path))
+    file_model = cfg.model.name
+    arg_overrides = []
     for item in overrides or []:
         if "=" not in item or item.startswith("="):
             raise UserError(f"override '{item}' is not of the form key=value")
@@ -266,7 +271,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             dotlist = OmegaConf.from_dotlist([item])
         except OmegaConfBaseException as e:
             raise UserError(f"override '{item}': {_first_line(e.msg)}") from None
+        if item.split("=", 1)[0].strip().startswith("model.args"):
+            arg_overrides.append((item, dotlist))
         cfg = _merge(cfg, dotlist, f"override '{item}'")
+    if cfg.model.name != file_model:
+        # The file's model.args are its own model's constructor arguments: a model named on
+        # the command line starts from its defaults plus the model.args.* given there.
+        cfg.model.args = {}
+        for item, dotlist in arg_overrides:
+            cfg = _merge(cfg, dotlist, f"override '{item}'")
     if not cfg.experiment:
         cfg.experiment = path.stem
     validate(cfg)
@@ -398,6 +411,11 @@ def validate_task(cfg: DictConfig) -> None:
         d.layout != "gopro" or task.kind == "deblur",
         "data.layout",
         f"the gopro layout is for task.kind=deblur, got '{task.kind}'",
+    )
+    _check(
+        task.scale > 1 or not cfg.model.bicubic_skip,
+        "model.bicubic_skip",
+        "adds a bicubic upscale of the input, which needs task.scale > 1",
     )
     _check(
         task.scale == 1 or cfg.augment.synthetic_p == 0,

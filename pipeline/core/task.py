@@ -49,6 +49,23 @@ class BicubicInput(nn.Module):
         return self.model(imresize(x, self.scale))
 
 
+class BicubicSkip(nn.Module):
+    """An upscaling model plus the MATLAB-bicubic upscale of its input (model.bicubic_skip):
+    the model predicts only the residual over the baseline, so training starts near bicubic
+    instead of from a blank image. A model that adds a mean colour back to its output (EDSR's
+    `mean` buffer) has it taken off again: a residual has no mean colour."""
+
+    def __init__(self, model: nn.Module, scale: int) -> None:
+        super().__init__()
+        self.model = model
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x) + imresize(x, self.scale)
+        mean = getattr(self.model, "mean", None)
+        return out if not isinstance(mean, torch.Tensor) else out - mean
+
+
 def restorer_args(name: str, args: dict[str, Any], scale: int) -> dict[str, Any]:
     """`args` with `scale` set to task.scale for models that take one; a model that can neither
     upscale nor take a bicubic input cannot do super-resolution."""
@@ -68,11 +85,15 @@ def restorer_args(name: str, args: dict[str, Any], scale: int) -> dict[str, Any]
     return args
 
 
-def build_restorer(name: str, args: dict[str, Any], scale: int = 1) -> nn.Module:
+def build_restorer(
+    name: str, args: dict[str, Any], scale: int = 1, bicubic_skip: bool = False
+) -> nn.Module:
     """The model as the trainer and `infer` run it: LR in, HR out for scale > 1."""
     model = build_model(name, **args)
     if scale > 1 and needs_bicubic_input(name):
         model = BicubicInput(model, scale)
+    if scale > 1 and bicubic_skip:
+        model = BicubicSkip(model, scale)
     return model
 
 

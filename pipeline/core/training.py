@@ -106,7 +106,7 @@ def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
     it maps LR to HR: models with a `scale` get task.scale, SRCNN and ARCNN a bicubic input."""
     args = model_args(cfg)
     try:
-        model = build_restorer(cfg.model.name, args, cfg.task.scale)
+        model = build_restorer(cfg.model.name, args, cfg.task.scale, cfg.model.bicubic_skip)
     except (ValueError, TypeError) as e:
         known = model_arguments(cfg.model.name)
         unknown = [k for k in args if k not in known]
@@ -164,7 +164,12 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def model_from_checkpoint(path: Path) -> nn.Module:
     """Rebuild the model a checkpoint was trained as, whatever the current config says."""
     state = load_checkpoint(path)
-    model = build_restorer(state["model_name"], state["model_args"], state.get("scale", 1))
+    model = build_restorer(
+        state["model_name"],
+        state["model_args"],
+        state.get("scale", 1),
+        state.get("bicubic_skip", False),
+    )
     model.load_state_dict(state["model"])
     return model.eval()
 
@@ -318,12 +323,17 @@ class FoldTrainer:
         self.columns = metric_columns(cfg)
         # GAN training: a discriminator and its own Adam beside the generator (self.model).
         self.disc: nn.Module | None = None
-        self.d_net: nn.Module | None = None
         self.d_optimizer: torch.optim.Optimizer | None = None
         if cfg.gan.discriminator:
+            if distributed.world_size() > 1:
+                # Two discriminator passes per backward and a frozen D in the generator's
+                # step are what DDP's gradient bucketing cannot follow.
+                raise UserError(
+                    "gan.discriminator: GAN training runs in one process; start it with "
+                    "python -m pipeline.train, not torchrun (folds can still run in parallel)"
+                )
             torch.manual_seed(t.seed + fold + 7919)
             self.disc = build_discriminator(cfg).to(device)
-            self.d_net = distributed.wrap(self.disc, device)
             self.d_optimizer = torch.optim.Adam(
                 self.disc.parameters(), lr=cfg.gan.lr, betas=tuple(cfg.gan.betas)
             )
@@ -376,6 +386,7 @@ class FoldTrainer:
             "model_name": self.cfg.model.name,
             "model_args": model_args(self.cfg),
             "scale": self.cfg.task.scale,
+            "bicubic_skip": self.cfg.model.bicubic_skip,
             "task": self.cfg.task.kind,
             "params": self.params,
             "fold": self.fold,
@@ -483,8 +494,8 @@ class FoldTrainer:
         self.disc.requires_grad_(True)
         with self._autocast():
             d_loss = gan_discriminator_loss(
-                self.d_net(clean, cond).float(),
-                self.d_net(fake.detach(), cond).float(),
+                self.disc(clean, cond).float(),
+                self.disc(fake.detach(), cond).float(),
                 self.cfg.gan.mode,
             )
         self.d_optimizer.zero_grad(set_to_none=True)
@@ -499,7 +510,7 @@ class FoldTrainer:
         t = self.cfg.train
         self.net.train()  # the DDP wrapper too, under torchrun
         if self.disc is not None:
-            self.d_net.train()
+            self.disc.train()
         losses = []
         parts: dict[str, list[float]] = {k: [] for k in GAN_COLUMNS}
         bar = progress(
@@ -521,7 +532,7 @@ class FoldTrainer:
                 with self._autocast():
                     content = self.loss_fn(fake, clean)
                     adv = gan_generator_loss(
-                        self.d_net(fake, self._condition(scan)).float(), self.cfg.gan.mode
+                        self.disc(fake, self._condition(scan)).float(), self.cfg.gan.mode
                     )
                 loss = content + self.cfg.gan.weight * adv
                 parts["g_content"].append(content.item())
