@@ -5,6 +5,7 @@ tagged `parameters` overrides its values), everything written under a temp folde
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -140,11 +141,12 @@ def test_explore_data_sees_the_pairs_as_the_metric_does(quickstart):
 def test_error_analysis_ranks_worst_first_and_compares(quickstart):
     tmp, overrides, _ = quickstart
     runs = tmp / "runs"
-    # a second experiment to compare with: the same folder with one setting changed
+    # a second experiment to compare with: the same folder with the learning rate doubled
+    lr = float(re.search(r"^  lr: (\S+)$", (runs / "nb" / "config.yaml").read_text(), re.M)[1])
     if not (runs / "nb_lr").exists():
         shutil.copytree(runs / "nb", runs / "nb_lr")
         config = runs / "nb_lr" / "config.yaml"
-        config.write_text(config.read_text().replace("lr: 0.002", "lr: 0.004", 1))
+        config.write_text(config.read_text().replace(f"  lr: {lr}\n", f"  lr: {2 * lr}\n", 1))
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WANDB_MODE", "disabled")
         nb = execute(
@@ -160,7 +162,7 @@ def test_error_analysis_ranks_worst_first_and_compares(quickstart):
     assert got["fold_mean"] == pytest.approx(got["cv"], abs=1e-9)
     assert len(got["titles"]) == 3 and got["worse"] == 0
     text = stdout(nb)
-    assert "config: 1 key(s) differ between nb_lr and nb\n  train.lr  0.004 -> 0.002\n" in text
+    assert f"config: 1 key(s) differ between nb_lr and nb\n  train.lr  {2 * lr} -> {lr}\n" in text
     assert "delta +0.0000" in text
     # worst grid, errors, curves
     assert len(outputs(nb, "image/png")) == 3
