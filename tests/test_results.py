@@ -174,10 +174,16 @@ def _second_experiment(experiment, name: str, changes: list[str], cv_mean: float
 def test_diff_lists_exactly_the_changed_keys(experiment):
     _, _, run, _ = experiment
     cv_a = json.loads((run / "cv.json").read_text())["cv_mean"]
+    lr = load_config(None, []).train.lr
     _second_experiment(
         experiment,
         "exp_b",
-        ["train.lr=0.004", "model.args.depth=5", "infer.tta=[0,1]", "data.sample_submission=s.csv"],
+        [
+            f"train.lr={2 * lr}",
+            "model.args.depth=5",
+            "infer.tta=[0,1]",
+            "data.sample_submission=s.csv",
+        ],
         cv_a - 0.25,
     )
     result = run_cli("pipeline.leaderboard", "--runs", str(run.parent), "--diff", "exp_a", "exp_b")
@@ -189,7 +195,7 @@ def test_diff_lists_exactly_the_changed_keys(experiment):
         "data.sample_submission": "None -> s.csv",
         "infer.tta": "[0] -> [0, 1]",
         "model.args.depth": "3 -> 5",
-        "train.lr": "0.002 -> 0.004",
+        "train.lr": f"{lr} -> {2 * lr}",
     }
     assert lines[5].startswith("CV: exp_a ")
     assert "delta -0.2500 (lower is better: exp_b is better)" in lines[5]
