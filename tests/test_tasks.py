@@ -18,9 +18,16 @@ from pipeline.core.data import PatchDataset
 from pipeline.core.errors import UserError
 from pipeline.core.pairing import held_out_inputs, training_pairs
 from pipeline.core.resize import imresize, imresize_uint8
+from pipeline.core.results import load_triplets, read_oof
 from pipeline.core.store import PairStore
 from pipeline.core.task import BicubicInput, BicubicSkip
-from pipeline.core.training import GAN_COLUMNS, TASK_COLUMNS, FoldTrainer, build_checked_model
+from pipeline.core.training import (
+    GAN_COLUMNS,
+    TASK_COLUMNS,
+    FoldTrainer,
+    build_checked_model,
+    side_by_side,
+)
 from tests.conftest import REPO, assert_user_error, random_page, run_cli, save
 
 
@@ -353,3 +360,8 @@ def test_every_system_config_runs_end_to_end(tmp_path: Path, name: str, monkeypa
 
         side = 64 - 64 % cfg.task.scale
         assert Image.open(preds[0]).size == (side, side)
+    # The worst-first grid and the W&B OOF table show scan | prediction | clean side by side:
+    # for sr the scan is its bicubic upscale, the size of the others.
+    (triplet,) = load_triplets(cfg, read_oof(run)[:1])
+    assert triplet.scan.shape == triplet.pred.shape == triplet.clean.shape
+    assert side_by_side(triplet.scan, triplet.pred, triplet.clean).shape[1] > triplet.scan.shape[1]

@@ -19,6 +19,7 @@ from .errors import UserError
 from .imageio import read_rgb
 from .layout import oof_dir, store_dir
 from .store import PairStore
+from .task import baseline
 from .training import read_metrics
 
 OOF_FLOATS = ("abs_err", "identity_err", "mean_y_pred", "mean_y_true", "y_mae", "psnr")
@@ -109,7 +110,8 @@ def title_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @dataclass
 class Triplet:
-    """One out-of-fold image: the scan, the model's prediction, the clean page, its scores."""
+    """One out-of-fold image: the scan (for super-resolution its MATLAB-bicubic upscale, the
+    size of the others), the model's prediction, the clean page, its scores."""
 
     row: dict[str, Any]
     scan: np.ndarray
@@ -130,7 +132,8 @@ def load_triplets(cfg: DictConfig, rows: list[dict[str, Any]]) -> list[Triplet]:
             )
         i = index[r["stem"]]
         pred = read_rgb(oof_dir(cfg) / f"{r['stem']}.png")
-        triplets.append(Triplet(r, np.asarray(store.scan(i)), pred, np.asarray(store.clean(i))))
+        scan = baseline(np.asarray(store.scan(i)), store.scale)
+        triplets.append(Triplet(r, scan, pred, np.asarray(store.clean(i))))
     return triplets
 
 
