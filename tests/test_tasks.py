@@ -307,6 +307,7 @@ SYSTEMS = [
     "srgan_x4",
     "sr_edsr_deconv_x2",
     "sr_rdn_light_x2",
+    "sr_srcnn_deconv_x3",
     "pix2pix_deflare",
 ]
 
