@@ -303,6 +303,7 @@ def test_agc_and_adam_and_composite_loss_train(tmp_path: Path):
 
 SYSTEMS = [
     "descan_dncnn",
+    "denoise_dncnn",
     "deblur_resunet",
     "srgan_x4",
     "sr_edsr_deconv_x2",
