@@ -36,9 +36,9 @@ from .core.store import PairStore
 from .core.task import (
     TASK_METRICS,
     baseline,
-    baseline_name,
     finite_mean,
     metric_names,
+    metrics_line,
     task_metrics,
 )
 from .core.tiling import TiledPredictor
@@ -213,11 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"({f['images']} images, y_mae {f['y_mae']:.3f}, psnr {f['psnr']:.2f})"
                 )
             else:
-                base = baseline_name(cfg.task.scale)
                 print(
-                    f"  fold {f['fold']}: {cfg.task.kind} psnr {f['psnr']:.2f} ssim "
-                    f"{f['ssim']:.4f}  {base} psnr {f['baseline_psnr']:.2f} "
-                    f"ssim {f['baseline_ssim']:.4f}  gain {f['gain']:+.2f} dB  "
+                    f"  fold {f['fold']}: {cfg.task.kind} {metrics_line(f, cfg.task.scale)}  "
                     f"({f['images']} images)"
                 )
     target = run_test(cfg, list(models.values()), device)
@@ -256,9 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(
                 f"CV {cfg.task.kind} ({metric_names(cfg.task.kind, cfg.task.scale)}, mean of "
-                f"{len(folds)} folds): psnr {summary['psnr']:.2f} ssim {summary['ssim']:.4f}   "
-                f"{baseline_name(cfg.task.scale)}: psnr {summary['baseline_psnr']:.2f} ssim "
-                f"{summary['baseline_ssim']:.4f}   gain {summary['gain']:+.2f} dB"
+                f"{len(folds)} folds): {metrics_line(summary, cfg.task.scale)}"
             )
         plots = report_experiment(cfg)
         print(f"infer: plots -> {plots[0].parent} ({', '.join(p.name for p in plots)})")

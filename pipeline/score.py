@@ -36,19 +36,14 @@ def score_files(submission_csv: str, truth_csv: str) -> float:
 def task_report(cfg) -> None:
     """PSNR/SSIM of the CV and of the test predictions against the held-out truth."""
     from .core.pairing import held_out_inputs, held_out_targets
-    from .core.task import baseline, baseline_name, finite_mean, metric_names, task_metrics
+    from .core.task import baseline, finite_mean, metric_names, metrics_line, task_metrics
 
     kind, scale = cfg.task.kind, cfg.task.scale
-    base = baseline_name(scale)
     what = metric_names(kind, scale)
     cv_file = run_dir(cfg) / "cv.json"
     if cv_file.is_file():
         cv = json.loads(cv_file.read_text())
-        print(
-            f"{cfg.experiment}: CV ({what}, {len(cv['folds'])} folds) psnr {cv['psnr']:.2f} "
-            f"ssim {cv['ssim']:.4f}   {base}: psnr {cv['baseline_psnr']:.2f} "
-            f"ssim {cv['baseline_ssim']:.4f}   gain {cv['gain']:+.2f} dB"
-        )
+        print(f"{cfg.experiment}: CV ({what}, {len(cv['folds'])} folds) {metrics_line(cv, scale)}")
     else:
         print(f"{cfg.experiment}: no CV yet ({cv_file} is written by `python -m pipeline.infer`)")
     targets = held_out_targets(cfg)
@@ -70,11 +65,7 @@ def task_report(cfg) -> None:
             )
         rows.append(task_metrics(pred, truth, baseline(read_rgb(inputs[stem]), scale), kind, scale))
     mean = {k: finite_mean([r[k] for r in rows]) for k in rows[0]}
-    print(
-        f"{cfg.experiment}: test ({what}, {len(rows)} images) psnr {mean['psnr']:.2f} "
-        f"ssim {mean['ssim']:.4f}   {base}: psnr {mean['baseline_psnr']:.2f} "
-        f"ssim {mean['baseline_ssim']:.4f}   gain {mean['gain']:+.2f} dB"
-    )
+    print(f"{cfg.experiment}: test ({what}, {len(rows)} images) {metrics_line(mean, scale)}")
 
 
 def report(config: str, overrides: list[str]) -> None:

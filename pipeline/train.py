@@ -35,7 +35,8 @@ metric. Writes runs/<experiment>/fold<k>/{best.pt,last.pt,metrics.csv,done.json}
 Several GPUs or machines: torchrun --nproc_per_node N -m pipeline.train [key=value ...]
 trains with DistributedDataParallel (NCCL on GPUs, gloo on the CPU); train.batch_size is the
 global batch, split evenly over the N processes, so the same config trains the same way.
-Rank 0 alone validates, prints and writes checkpoints.
+Rank 0 alone validates, prints and writes checkpoints. GAN training (gan.discriminator)
+runs in one process.
 
 Weights & Biases logs offline to ./wandb unless wandb.mode or WANDB_MODE says otherwise."""
 

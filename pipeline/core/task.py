@@ -132,6 +132,15 @@ def finite_mean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("inf")
 
 
+def metrics_line(values: dict[str, float], scale: int) -> str:
+    """ "psnr P ssim S   <baseline>: psnr P ssim S   gain +G dB" for printed reports."""
+    return (
+        f"psnr {values['psnr']:.2f} ssim {values['ssim']:.4f}   {baseline_name(scale)}: "
+        f"psnr {values['baseline_psnr']:.2f} ssim {values['baseline_ssim']:.4f}   "
+        f"gain {values['gain']:+.2f} dB"
+    )
+
+
 def metric_names(kind: str, scale: int) -> str:
     """How the task's PSNR and SSIM are computed, for printed reports."""
     return f"Y PSNR/SSIM, border {scale}" if kind == "sr" else "RGB PSNR/SSIM"

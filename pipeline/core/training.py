@@ -15,6 +15,7 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -101,21 +102,32 @@ def model_args(cfg: DictConfig) -> dict[str, Any]:
     return restorer_args(cfg.model.name, to_dict(cfg.model.args), cfg.task.scale)
 
 
-def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
-    """Build the configured model and hold it to the parameter budget. For super-resolution
-    it maps LR to HR: models with a `scale` get task.scale, SRCNN and ARCNN a bicubic input."""
-    args = model_args(cfg)
+def _built(key: str, name: str, args: dict[str, Any], build: Callable[[], nn.Module]) -> nn.Module:
+    """`build()`, with a constructor's complaint turned into a user error on `key` (model.args
+    or gan.args) that names an argument the model does not take."""
     try:
-        model = build_restorer(cfg.model.name, args, cfg.task.scale, cfg.model.bicubic_skip)
+        return build()
     except (ValueError, TypeError) as e:
-        known = model_arguments(cfg.model.name)
+        known = model_arguments(name)
         unknown = [k for k in args if k not in known]
         if unknown:
             raise UserError(
-                f"model.args.{unknown[0]}: {cfg.model.name} takes no argument '{unknown[0]}' "
+                f"{key}.{unknown[0]}: {name} takes no argument '{unknown[0]}' "
                 f"(it takes {', '.join(known) or 'none'})"
             ) from None
-        raise UserError(f"model.args: cannot build {cfg.model.name}: {e}") from None
+        raise UserError(f"{key}: cannot build {name}: {e}") from None
+
+
+def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
+    """Build the configured model and hold it to the parameter budget. For super-resolution
+    it maps LR to HR: models with a `scale` get task.scale, SRCNN and ARCNN a bicubic input."""
+    m, args = cfg.model, model_args(cfg)
+    model = _built(
+        "model.args",
+        m.name,
+        args,
+        lambda: build_restorer(m.name, args, cfg.task.scale, m.bicubic_skip),
+    )
     params = count_params(model)
     if params > cfg.model.max_params:
         raise UserError(
@@ -134,17 +146,7 @@ def build_discriminator(cfg: DictConfig) -> nn.Module:
             "(see `python -m pipeline.models`)"
         )
     args = to_dict(g.args)
-    try:
-        return build_model(g.discriminator, **args)
-    except (ValueError, TypeError) as e:
-        known = model_arguments(g.discriminator)
-        unknown = [k for k in args if k not in known]
-        if unknown:
-            raise UserError(
-                f"gan.args.{unknown[0]}: {g.discriminator} takes no argument '{unknown[0]}' "
-                f"(it takes {', '.join(known) or 'none'})"
-            ) from None
-        raise UserError(f"gan.args: cannot build {g.discriminator}: {e}") from None
+    return _built("gan.args", g.discriminator, args, lambda: build_model(g.discriminator, **args))
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
