@@ -83,13 +83,13 @@ from IPython.display import Image, display
 
 from pipeline import export, infer, make_demo, prepare, score, train
 from pipeline.core.config import load_config
-from pipeline.core.layout import leaderboard_csv, run_dir
+from pipeline.core.experiment import Experiment
 
 SETTINGS = [*OVERRIDES, *([f"data.root={DATA_ROOT}"] if DATA_ROOT else [])]
 ARGS = ["--config", CONFIG, *SETTINGS]
 cfg = load_config(CONFIG, SETTINGS)
-RUN = run_dir(cfg)
-print(f"experiment '{cfg.experiment}': data {cfg.data.root}, outputs in {RUN}")
+RUN = Experiment.of(cfg)
+print(f"experiment '{cfg.experiment}': data {cfg.data.root}, outputs in {RUN.root}")
 
 
 def run(stage, *options):
@@ -117,9 +117,9 @@ run(score)
 
 # %%
 from pipeline.core.plots import png_bytes, triplet_figure
-from pipeline.core.results import fold_table, load_triplets, read_cv, read_oof
+from pipeline.core.experiment import load_triplets
 
-oof = read_oof(RUN)
+oof = RUN.read_oof()
 display(Image(png_bytes(triplet_figure(load_triplets(cfg, oof[:SHOW])))))
 
 # %% [markdown]
@@ -128,7 +128,7 @@ display(Image(png_bytes(triplet_figure(load_triplets(cfg, oof[:SHOW])))))
 
 # %%
 for name in ("curves.png", "errors.png"):
-    display(Image(filename=str(RUN / "plots" / name)))
+    display(Image(filename=str(RUN.plots_dir / name)))
 
 # %% [markdown]
 # ## Cross-validation and the leaderboard
@@ -136,13 +136,13 @@ for name in ("curves.png", "errors.png"):
 # fold scored by `infer` with the TTA views. The CV is the mean of the folds' `oof_score`.
 
 # %%
-cv = read_cv(RUN)
-folds = pd.DataFrame(fold_table(RUN)).set_index("fold")
+cv = RUN.read_cv()
+folds = pd.DataFrame(RUN.fold_table()).set_index("fold")
 display(folds)
 print(f"CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f}   identity {cv['identity']:.4f}")
 
 # %%
-board = pd.read_csv(leaderboard_csv(cfg)).sort_values("cv_mean")
+board = pd.read_csv(RUN.leaderboard_path).sort_values("cv_mean")
 display(board)
 
 # %% [markdown]

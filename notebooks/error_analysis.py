@@ -44,22 +44,14 @@ import pandas as pd
 from IPython.display import Image, display
 
 from pipeline.core.config import load_config
-from pipeline.core.layout import run_dir
+from pipeline.core.evaluation import title_table, worst_first
+from pipeline.core.experiment import Experiment, load_triplets
 from pipeline.core.plots import curves_figure, errors_figure, png_bytes, triplet_figure
-from pipeline.core.results import (
-    fold_histories,
-    fold_table,
-    load_triplets,
-    read_cv,
-    read_oof,
-    title_table,
-    worst_first,
-)
 
 cfg = load_config(CONFIG, [*OVERRIDES, *([f"experiment={EXPERIMENT}"] if EXPERIMENT else [])])
-RUN = run_dir(cfg)
-cv = read_cv(RUN)
-ranked = worst_first(read_oof(RUN))
+RUN = Experiment.of(cfg)
+cv = RUN.read_cv()
+ranked = worst_first(RUN.read_oof())
 print(
     f"{cfg.experiment}: CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f} over {len(cv['folds'])} "
     f"folds, {len(ranked)} images; identity {cv['identity']:.4f}"
@@ -91,10 +83,10 @@ display(Image(png_bytes(errors_figure(ranked))))
 # as training validated it (one view), `oof_score` the same images through `infer` (TTA).
 
 # %%
-folds = pd.DataFrame(fold_table(RUN)).set_index("fold")
+folds = pd.DataFrame(RUN.fold_table()).set_index("fold")
 display(folds)
 print(f"mean of the folds: {folds['oof_score'].mean():.4f}   (cv.json: {cv['cv_mean']:.4f})")
-display(Image(png_bytes(curves_figure(fold_histories(RUN)))))
+display(Image(png_bytes(curves_figure(RUN.fold_histories()))))
 
 # %% [markdown]
 # ## CV per title
@@ -114,7 +106,7 @@ if COMPARE:
     from pipeline.leaderboard import diff_report
 
     print(diff_report(Path(cfg.runs), COMPARE, cfg.experiment))
-    other = pd.DataFrame(read_oof(Path(cfg.runs) / COMPARE)).set_index("stem")["abs_err"]
+    other = pd.DataFrame(Experiment(cfg.runs, COMPARE).read_oof()).set_index("stem")["abs_err"]
     delta = table.set_index("stem")[["title", "fold", "abs_err"]].join(
         other.rename(f"abs_err_{COMPARE}"), how="inner"
     )

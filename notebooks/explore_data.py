@@ -46,9 +46,8 @@ from pipeline import make_demo
 from pipeline.core.config import load_config
 from pipeline.core.folds import title_of
 from pipeline.core.imageio import list_images, read_rgb
-from pipeline.core.layout import data_path
 from pipeline.core.metrics import mean_y
-from pipeline.core.pairing import pair_folders
+from pipeline.core.pairing import data_path, pair_folders
 
 make_demo.main(["--if-needed", "--config", CONFIG, *OVERRIDES])  # builds data/demo if missing
 cfg = load_config(CONFIG, OVERRIDES)

@@ -7,10 +7,11 @@ from pathlib import Path
 from .core import cli
 from .core.config import load_config
 from .core.errors import UserError
+from .core.experiment import submission_targets, test_pred_dir
 from .core.fsutil import write_text
 from .core.imageio import list_images, read_rgb
-from .core.layout import data_path, test_pred_dir
 from .core.metrics import mean_y
+from .core.pairing import data_path
 from .core.progress import progress
 from .core.submission import check_same_ids, check_values, format_csv, read_submission
 
@@ -72,11 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         stem: mean_y(read_rgb(images[stem])) for stem in progress(order, desc="export", unit="img")
     }
 
-    if out is not None:
-        targets = [out]
-    else:
-        base = Path(cfg.submissions)
-        targets = [base / f"{cfg.experiment}.csv", base / "submission.csv"]
+    targets = [out] if out is not None else submission_targets(cfg)
     check_values(values, str(pred_dir))
     text = format_csv(values, order)
     for target in targets:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,21 +14,15 @@ from .core import metrics as M
 from .core.config import fold_list
 from .core.distributed import configure_threads
 from .core.errors import UserError
-from .core.fsutil import atomic_dir, write_text
+from .core.experiment import Experiment
+from .core.fsutil import atomic_dir
 from .core.imageio import read_rgb, write_png
-from .core.layout import (
-    fold_dir,
-    leaderboard_csv,
-    oof_dir,
-    run_dir,
-    store_dir,
-    test_pred_dir,
-)
 from .core.models import count_params
+from .core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from .core.pairing import held_out_inputs
 from .core.progress import progress
 from .core.report import report_experiment
-from .core.store import PairStore
+from .core.store import PairStore, store_dir
 from .core.task import (
     TASK_METRICS,
     baseline,
@@ -42,8 +32,8 @@ from .core.task import (
     task_metrics,
 )
 from .core.tiling import TiledPredictor
-from .core.tracking import git_commit, record_leaderboard
-from .core.training import load_checkpoint, model_from_checkpoint, resolve_device
+from .core.tracking import git_commit
+from .core.training import resolve_device
 
 DESCRIPTION = """\
 Restore the test scans with the average of the folds' best models over the TTA views
@@ -77,10 +67,6 @@ OOF_COLUMNS = [
 ]
 
 
-def _fmt(v: float) -> str:
-    return repr(float(v)) if math.isfinite(v) else str(v)
-
-
 def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> dict:
     """Each fold's model on its held-out images; returns the CV summary."""
     store = PairStore(store_dir(cfg))
@@ -91,7 +77,8 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
         )
     i, kind, scale = cfg.infer, cfg.task.kind, cfg.task.scale
     rows = []
-    with atomic_dir(oof_dir(cfg)) as out:
+    run = Experiment.of(cfg)
+    with atomic_dir(run.oof_dir) as out:
         for fold, model in models.items():
             predictor = TiledPredictor(
                 [model], i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp, scale=scale
@@ -114,12 +101,7 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
                     }
                 )
     columns = OOF_COLUMNS + (list(TASK_METRICS) if kind != "descan" else [])
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for r in sorted(rows, key=lambda r: r["stem"]):
-        writer.writerow({k: _fmt(v) if isinstance(v, float) else v for k, v in r.items()})
-    write_text(run_dir(cfg) / "oof_scores.csv", buf.getvalue())
+    run.write_oof(sorted(rows, key=lambda r: r["stem"]), columns)
 
     per_fold = []
     for fold in models:
@@ -164,7 +146,7 @@ def run_oof(cfg, models: dict[int, torch.nn.Module], device: torch.device) -> di
         ),
         "folds": per_fold,
     }
-    write_text(run_dir(cfg) / "cv.json", json.dumps(summary, indent=1))
+    run.write_cv(summary)
     return summary
 
 
@@ -174,7 +156,7 @@ def run_test(cfg, models: list[torch.nn.Module], device: torch.device) -> Path:
     predictor = TiledPredictor(
         models, i.tta, i.tile, i.overlap, i.batch, device, amp=cfg.train.amp, scale=cfg.task.scale
     )
-    target = test_pred_dir(cfg)
+    target = Experiment.of(cfg).test_dir
     with atomic_dir(target) as out:
         for stem, path in progress(scans.items(), desc="test", unit="img"):
             write_png(out / f"{stem}.png", predictor(read_rgb(path)))
@@ -187,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     folds = fold_list(cfg.infer.folds, "infer.folds", cfg.prepare.folds)
     device = resolve_device(cfg.train.device)
-    checkpoints = {f: fold_dir(cfg, f) / "best.pt" for f in folds}
+    run = Experiment.of(cfg)
+    checkpoints = {f: run.best(f) for f in folds}
     for f, path in checkpoints.items():
         if not path.is_file():
             raise UserError(
@@ -223,12 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     if summary is not None:
         train_seconds = 0.0
         for f in folds:
-            done = fold_dir(cfg, f) / "done.json"
-            if done.is_file():
-                train_seconds += json.loads(done.read_text())["seconds"]
+            done = run.read_done(f)
+            if done is not None:
+                train_seconds += done["seconds"]
         params = count_params(models[folds[0]])
-        record_leaderboard(
-            leaderboard_csv(cfg),
+        run.record_leaderboard(
             {
                 "experiment": cfg.experiment,
                 "model": cfg.model.name,

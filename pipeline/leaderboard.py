@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from .core import cli
+from .core.config import config_diff
 from .core.errors import UserError
-from .core.results import config_diff, read_cv, run_config
-from .core.tracking import LEADERBOARD_COLUMNS, read_leaderboard
+from .core.experiment import LEADERBOARD_COLUMNS, Experiment, read_leaderboard
 
 DESCRIPTION = """\
   python -m pipeline.leaderboard
@@ -35,11 +35,12 @@ def _show(value: Any) -> str:
 
 def diff_report(runs: Path, a: str, b: str) -> str:
     """The text `--diff A B` prints: changed keys as `key: A -> B`, then the CV line."""
-    changes = config_diff(run_config(runs / a), run_config(runs / b))
+    exp_a, exp_b = Experiment(runs, a), Experiment(runs, b)
+    changes = config_diff(exp_a.read_config(), exp_b.read_config())
     lines = [f"config: {len(changes)} key(s) differ between {a} and {b}"]
     width = max((len(k) for k, _, _ in changes), default=0)
     lines += [f"  {k.ljust(width)}  {_show(va)} -> {_show(vb)}" for k, va, vb in changes]
-    cv_a, cv_b = read_cv(runs / a), read_cv(runs / b)
+    cv_a, cv_b = exp_a.read_cv(), exp_b.read_cv()
     if cv_a is None or cv_b is None:
         missing = " and ".join(e for e, cv in ((a, cv_a), (b, cv_b)) if cv is None)
         lines.append(f"CV: no cv.json for {missing} yet (`python -m pipeline.infer` writes it)")

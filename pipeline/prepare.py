@@ -7,9 +7,8 @@ import json
 from .core import cli
 from .core.errors import UserError
 from .core.folds import assign_folds, grouping, title_of
-from .core.layout import store_dir
 from .core.pairing import resolve_layout, training_pairs
-from .core.store import build_store, fingerprint
+from .core.store import build_store, fingerprint, store_dir
 
 MIN_PATCH = 16  # below this a 4-level U-Net has nothing left at its bottleneck
 

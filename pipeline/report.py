@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .core import cli
 from .core.errors import UserError
-from .core.layout import run_dir
+from .core.experiment import Experiment
 from .core.report import report_experiment
 
 DESCRIPTION = """\
@@ -24,9 +24,10 @@ skips the run."""
 
 def main(argv: list[str] | None = None) -> int:
     _, cfg = cli.parse_config(cli.stage_parser("pipeline.report", DESCRIPTION), argv)
-    if not (run_dir(cfg) / "cv.json").is_file():
+    cv_path = Experiment.of(cfg).cv_path
+    if not cv_path.is_file():
         raise UserError(
-            f"{run_dir(cfg) / 'cv.json'}: not found; run `python -m pipeline.infer` "
+            f"{cv_path}: not found; run `python -m pipeline.infer` "
             f"for experiment '{cfg.experiment}' first"
         )
     plots = report_experiment(cfg)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from .core import cli
 from .core.config import load_config
 from .core.errors import UserError
+from .core.experiment import Experiment, submission_path, test_pred_dir
 from .core.imageio import read_rgb
-from .core.layout import data_path, run_dir, test_pred_dir
+from .core.pairing import data_path
 from .core.submission import leaderboard_score, read_submission
 
 DESCRIPTION = """\
@@ -40,12 +38,14 @@ def task_report(cfg) -> None:
 
     kind, scale = cfg.task.kind, cfg.task.scale
     what = metric_names(kind, scale)
-    cv_file = run_dir(cfg) / "cv.json"
-    if cv_file.is_file():
-        cv = json.loads(cv_file.read_text())
+    run = Experiment.of(cfg)
+    cv = run.read_cv()
+    if cv is not None:
         print(f"{cfg.experiment}: CV ({what}, {len(cv['folds'])} folds) {metrics_line(cv, scale)}")
     else:
-        print(f"{cfg.experiment}: no CV yet ({cv_file} is written by `python -m pipeline.infer`)")
+        print(
+            f"{cfg.experiment}: no CV yet ({run.cv_path} is written by `python -m pipeline.infer`)"
+        )
     targets = held_out_targets(cfg)
     pred_dir = test_pred_dir(cfg)
     if targets is None or not pred_dir.is_dir():
@@ -73,20 +73,20 @@ def report(config: str, overrides: list[str]) -> None:
     if cfg.task.kind != "descan":
         task_report(cfg)
         return
-    cv_file = run_dir(cfg) / "cv.json"
-    if cv_file.is_file():
-        cv = json.loads(cv_file.read_text())
+    run = Experiment.of(cfg)
+    cv = run.read_cv()
+    if cv is not None:
         print(
             f"{cfg.experiment}: CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f} over "
             f"{len(cv['folds'])} folds   identity {cv['identity']:.4f}   "
             f"(pixel Y-MAE {cv['y_mae']:.3f}, PSNR {cv['psnr']:.2f} dB)"
         )
     else:
-        print(f"{cfg.experiment}: no CV yet ({cv_file} is written by `python -m pipeline.infer`)")
+        print(
+            f"{cfg.experiment}: no CV yet ({run.cv_path} is written by `python -m pipeline.infer`)"
+        )
     truth = data_path(cfg, "test_truth")
-    submission = (
-        Path(cfg.export.out) if cfg.export.out else Path(cfg.submissions) / f"{cfg.experiment}.csv"
-    )
+    submission = submission_path(cfg)
     if truth.is_file() and submission.is_file():
         n = len(read_submission(truth, extra_columns=True))
         print(

@@ -11,9 +11,9 @@ from omegaconf import DictConfig
 from .core import cli
 from .core.config import load_config
 from .core.errors import UserError
+from .core.experiment import Experiment, submission_path
 from .core.imageio import list_images
-from .core.layout import data_path, run_dir
-from .core.results import read_cv
+from .core.pairing import data_path
 from .core.submission import check_same_ids, read_submission
 from .core.tracking import git_commit
 
@@ -50,7 +50,7 @@ def kaggle_credentials() -> str | None:
 
 def default_message(cfg: DictConfig) -> str:
     """The experiment, its CV when infer has scored it, the model and the commit."""
-    cv = read_cv(run_dir(cfg))
+    cv = Experiment.of(cfg).read_cv()
     score = f"CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f}" if cv else "no CV"
     commit = git_commit()
     return f"{cfg.experiment}: {score}, {cfg.model.name}" + (f" @ {commit}" if commit else "")
@@ -116,12 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(files) > 1:
         parser.error(f"expected at most one submission file, got {' '.join(files)}")
     cfg = load_config(args.config, [a for a in args.overrides if "=" in a])
-    if files:
-        csv_path = Path(files[0])
-    elif cfg.export.out:
-        csv_path = Path(cfg.export.out)
-    else:
-        csv_path = Path(cfg.submissions) / f"{cfg.experiment}.csv"
+    csv_path = Path(files[0]) if files else submission_path(cfg)
     rows = check_submission(cfg, csv_path)
     print(f"submit: {csv_path} is a valid submission ({rows} rows)")
     if not cfg.kaggle.competition:

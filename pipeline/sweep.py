@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from . import infer, prepare, train
 from .core import cli
 from .core.config import load_config
-from .core.layout import run_dir
-from .core.plots import plots_dir
-from .core.results import read_cv
+from .core.experiment import Experiment
 from .core.tracking import Tracker
 
 DESCRIPTION = """\
@@ -63,13 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         with stage_runs_off():
             for stage in (prepare, train, infer):
                 stage.main(["--config", args.config, *overrides])
-        cv = read_cv(run_dir(trial_cfg))
+        trial_run = Experiment.of(trial_cfg)
+        cv = trial_run.read_cv()
         result = {k: cv[k] for k in ("cv_mean", "cv_std", "identity")} | {
             f"fold{f['fold']}/score": f["score"] for f in cv["folds"]
         }
         tracker.log(result)
         tracker.summary(result)
-        plots = sorted(plots_dir(trial_cfg).glob("*.png"))
+        plots = sorted(trial_run.plots_dir.glob("*.png"))
         tracker.log_image_files({f"plots/{p.stem}": p for p in plots})
     finally:
         tracker.finish()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from .core import cli, distributed
 from .core.config import fold_list, to_yaml
 from .core.errors import UserError
-from .core.fsutil import write_text
-from .core.layout import fold_dir, run_dir, store_dir
+from .core.experiment import Experiment
+from .core.models.build import build_checked_model, build_discriminator
 from .core.progress import say
-from .core.store import PairStore
+from .core.store import PairStore, store_dir
 from .core.tracking import Tracker
-from .core.training import FoldTrainer, build_checked_model, build_discriminator, resolve_device
+from .core.training import FoldTrainer, resolve_device
 
 DESCRIPTION = """\
 Train the configured model on each fold's training patches and validate it on the fold's
@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     folds = fold_list(cfg.train.fold, "train.fold", store.folds)
     device = resolve_device(cfg.train.device)
-    if cfg.train.resume and not any((fold_dir(cfg, f) / "last.pt").is_file() for f in folds):
+    run = Experiment.of(cfg)
+    if cfg.train.resume and not any(run.last(f).is_file() for f in folds):
         raise UserError(
-            f"train.resume=true but {run_dir(cfg)} holds no checkpoint of fold(s) "
+            f"train.resume=true but {run.root} holds no checkpoint of fold(s) "
             f"{', '.join(map(str, folds))}; check the experiment name or drop train.resume"
         )
     threads = distributed.configure_threads()
@@ -64,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         distributed.agree(store.manifest["fingerprint"], f"{store.root}: store fingerprint")
         world = distributed.world_size()
         if distributed.is_main():
-            run_dir(cfg).mkdir(parents=True, exist_ok=True)
-            write_text(run_dir(cfg) / "config.yaml", to_yaml(cfg))
+            run.write_config(to_yaml(cfg))
         where = f"{world} processes on {device.type}" if world > 1 else str(device)
         say(
             f"train: {cfg.model.name} ({params:,} parameters) on {where} "

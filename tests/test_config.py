@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.core.config import load_config
 from pipeline.core.errors import UserError
-from pipeline.core.training import build_checked_model
+from pipeline.core.models.build import build_checked_model
 from tests.conftest import REPO, assert_user_error, run_cli
 
 

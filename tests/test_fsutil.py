@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.experiment import Experiment, read_leaderboard
 from pipeline.core.fsutil import atomic_dir, write_text
-from pipeline.core.tracking import read_leaderboard, record_leaderboard
 
 
 def test_a_failed_write_keeps_the_old_file(tmp_path: Path):
@@ -35,9 +35,8 @@ def test_written_files_get_the_umask_permissions(tmp_path: Path):
 
 
 def test_leaderboard_replaces_an_experiments_earlier_row(tmp_path: Path):
-    board = tmp_path / "leaderboard.csv"
-    record_leaderboard(board, {"experiment": "a", "cv_mean": "3.0"})
-    record_leaderboard(board, {"experiment": "b", "cv_mean": "2.0"})
-    record_leaderboard(board, {"experiment": "a", "cv_mean": "1.5"})
-    rows = read_leaderboard(board)
+    Experiment(tmp_path, "a").record_leaderboard({"cv_mean": "3.0"})
+    Experiment(tmp_path, "b").record_leaderboard({"cv_mean": "2.0"})
+    Experiment(tmp_path, "a").record_leaderboard({"cv_mean": "1.5"})
+    rows = read_leaderboard(tmp_path / "leaderboard.csv")
     assert [(r["experiment"], r["cv_mean"]) for r in rows] == [("b", "2.0"), ("a", "1.5")]

@@ -16,9 +16,10 @@ import pytest
 from nbclient import NotebookClient
 
 from pipeline import make_demo
+from pipeline.core.evaluation import worst_first
+from pipeline.core.experiment import Experiment
 from pipeline.core.imageio import list_images, read_rgb
 from pipeline.core.metrics import mean_y
-from pipeline.core.results import read_oof, worst_first
 from tests.conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
@@ -157,7 +158,7 @@ def test_error_analysis_ranks_worst_first_and_compares(quickstart):
             "'worse': int((delta['change'] > 0).sum())}",
         )
     got = result(nb)
-    expected = worst_first(read_oof(runs / "nb"))
+    expected = worst_first(Experiment(runs, "nb").read_oof())
     assert got["ranked"] == [r["stem"] for r in expected]
     assert got["fold_mean"] == pytest.approx(got["cv"], abs=1e-9)
     assert len(got["titles"]) == 3 and got["worse"] == 0

@@ -12,10 +12,11 @@ import pytest
 from PIL import Image
 
 from pipeline import infer, leaderboard, prepare, report, submit, sweep, train
-from pipeline.core.config import load_config, to_yaml
+from pipeline.core.config import MISSING, config_diff, load_config, to_yaml
 from pipeline.core.errors import UserError
+from pipeline.core.evaluation import title_table
+from pipeline.core.experiment import Experiment
 from pipeline.core.plots import worst_size
-from pipeline.core.results import MISSING, config_diff, fold_table, read_oof, title_table
 from pipeline.leaderboard import diff_report
 from tests.conftest import make_dataset, run_cli
 from tests.wandb_offline import offline_runs
@@ -80,7 +81,7 @@ def test_cv_is_the_mean_of_the_folds_metrics(experiment):
     cv = json.loads((run / "cv.json").read_text())
     assert {f["fold"]: f["score"] for f in cv["folds"]} == pytest.approx(best, abs=1e-9)
     assert cv["cv_mean"] == pytest.approx(np.mean(list(best.values())), abs=1e-9)
-    table = fold_table(run)
+    table = Experiment(run.parent, run.name).fold_table()
     assert [r["fold"] for r in table] == list(range(FOLDS))
     for r in table:
         assert r["val_score"] == pytest.approx(best[r["fold"]], abs=1e-12)
@@ -90,7 +91,7 @@ def test_cv_is_the_mean_of_the_folds_metrics(experiment):
 
 def test_titles_and_oof_rows(experiment):
     _, _, run, _ = experiment
-    rows = read_oof(run)
+    rows = Experiment(run.parent, run.name).read_oof()
     assert len(rows) == IMAGES
     titles = title_table(rows)
     assert sorted(t["title"] for t in titles) == ["Alpha", "Beta", "Gamma"]

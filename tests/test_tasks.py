@@ -16,18 +16,14 @@ from pipeline import export, infer, make_demo, prepare, score, train
 from pipeline.core.config import load_config
 from pipeline.core.data import PatchDataset
 from pipeline.core.errors import UserError
+from pipeline.core.evaluation import side_by_side
+from pipeline.core.experiment import Experiment, load_triplets
+from pipeline.core.models.build import BicubicInput, BicubicSkip, build_checked_model
+from pipeline.core.models.checkpoint import save_checkpoint
 from pipeline.core.pairing import held_out_inputs, training_pairs
 from pipeline.core.resize import imresize, imresize_uint8
-from pipeline.core.results import load_triplets, read_oof
 from pipeline.core.store import PairStore
-from pipeline.core.task import BicubicInput, BicubicSkip
-from pipeline.core.training import (
-    GAN_COLUMNS,
-    TASK_COLUMNS,
-    FoldTrainer,
-    build_checked_model,
-    side_by_side,
-)
+from pipeline.core.training import GAN_COLUMNS, TASK_COLUMNS, FoldTrainer
 from tests.conftest import REPO, assert_user_error, random_page, run_cli, save
 
 
@@ -270,8 +266,6 @@ def test_resume_restores_the_discriminator(tmp_path: Path):
     )
     trainer._train_epoch()
     trainer.epoch = 1
-    from pipeline.core.training import save_checkpoint
-
     save_checkpoint(trainer.dir / "last.pt", trainer._state())
     again = FoldTrainer(trainer.cfg, trainer.store, 0, torch.device("cpu"))
     again.resume()
@@ -364,6 +358,6 @@ def test_every_system_config_runs_end_to_end(tmp_path: Path, name: str, monkeypa
         assert Image.open(preds[0]).size == (side, side)
     # The worst-first grid and the W&B OOF table show scan | prediction | clean side by side:
     # for sr the scan is its bicubic upscale, the size of the others.
-    (triplet,) = load_triplets(cfg, read_oof(run)[:1])
+    (triplet,) = load_triplets(cfg, Experiment(run.parent, run.name).read_oof()[:1])
     assert triplet.scan.shape == triplet.pred.shape == triplet.clean.shape
     assert side_by_side(triplet.scan, triplet.pred, triplet.clean).shape[1] > triplet.scan.shape[1]

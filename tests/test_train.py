@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from pipeline.core.config import load_config
+from pipeline.core.evaluation import validate
+from pipeline.core.models.checkpoint import model_from_checkpoint
 from pipeline.core.store import PairStore
-from pipeline.core.training import FoldTrainer, model_from_checkpoint, validate
+from pipeline.core.training import FoldTrainer
 from tests.conftest import assert_user_error, make_dataset, run_cli
 
 

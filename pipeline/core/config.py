@@ -484,3 +484,32 @@ def to_yaml(cfg: DictConfig) -> str:
 
 def to_dict(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config -> {"train.lr": 0.002, ...}, the keys as `key=value` overrides name them.
+    An empty mapping (model.args: {}) adds no key, so setting one argument is one difference."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+MISSING = "(unset)"
+# Keys that name an experiment rather than change what it does.
+IDENTITY_KEYS = ("experiment",)
+
+
+def config_diff(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, value in a, value in b) for every setting that differs, sorted by key. A key
+    present on one side only (a model argument, say) shows as MISSING on the other."""
+    fa, fb = flatten(a), flatten(b)
+    return [
+        (key, fa.get(key, MISSING), fb.get(key, MISSING))
+        for key in sorted(fa.keys() | fb.keys())
+        if key not in IDENTITY_KEYS and fa.get(key, MISSING) != fb.get(key, MISSING)
+    ]

@@ -9,8 +9,12 @@ from omegaconf import DictConfig
 
 from .errors import UserError
 from .imageio import image_size, list_images
-from .layout import data_path
 from .store import Pair
+
+
+def data_path(cfg: DictConfig, key: str) -> Path:
+    """A path under data.root (`train_scan`, `train_clean`, `test_scan`, `test_truth`)."""
+    return Path(cfg.data.root) / cfg.data[key]
 
 
 def _names(stems: set[str]) -> str:

@@ -21,19 +21,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from omegaconf import DictConfig
 
+from .evaluation import worst_first
+from .experiment import Experiment, Triplet, load_triplets
 from .fsutil import write_bytes
-from .layout import run_dir
-from .results import Triplet, fold_histories, load_triplets, read_oof, worst_first
 
 DPI = 100
 WIDE = (10.0, 4.0)  # curves and errors: 1000 x 400 pixels
 WORST_WIDTH = 9.0  # worst grid: 900 pixels wide, WORST_ROW pixels per image
 WORST_ROW = 3.0
 THUMB = 256  # images in the grid are shrunk by an integer step to at most this side
-
-
-def plots_dir(cfg: DictConfig) -> Path:
-    return run_dir(cfg) / "plots"
 
 
 def worst_size(k: int) -> tuple[int, int]:
@@ -140,17 +136,17 @@ def png_bytes(fig: Figure) -> bytes:
 
 def write_plots(cfg: DictConfig) -> list[Path]:
     """Draw the experiment's three plots from what train and infer wrote; returns their paths."""
-    run = run_dir(cfg)
-    rows = read_oof(run)
+    run = Experiment.of(cfg)
+    rows = run.read_oof()
     worst = load_triplets(cfg, worst_first(rows)[: cfg.plots.worst])
     figures = {
-        "curves.png": curves_figure(fold_histories(run)),
+        "curves.png": curves_figure(run.fold_histories()),
         "errors.png": errors_figure(rows),
         "worst.png": triplet_figure(worst),
     }
     paths = []
     for name, fig in figures.items():
-        path = plots_dir(cfg) / name
+        path = run.plots_dir / name
         write_bytes(path, png_bytes(fig))
         paths.append(path)
     return paths

@@ -8,11 +8,10 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from .config import to_dict
-from .layout import run_dir
+from .evaluation import side_by_side, worst_first
+from .experiment import Experiment, load_triplets
 from .plots import write_plots
-from .results import fold_table, load_triplets, read_cv, read_oof, run_config, worst_first
 from .tracking import Tracker
-from .training import side_by_side
 
 TRIPLET_COLUMN = "scan | prediction | clean"
 
@@ -22,16 +21,16 @@ def log_summary_run(cfg: DictConfig, plots: list[Path]) -> None:
     'summary'. It records the CV mean and std, a per-fold table, the per-image out-of-fold
     table worst first (the worst `wandb.oof_images` rows with their triplet), the plots, and
     the config the folds were trained with (its `infer` part: the settings that scored them)."""
-    run = run_dir(cfg)
-    trained = run_config(run) if (run / "config.yaml").is_file() else to_dict(cfg)
+    run = Experiment.of(cfg)
+    trained = run.read_config() if run.config_path.is_file() else to_dict(cfg)
     config = trained | {"infer": to_dict(cfg.infer)}
     tracker = Tracker(cfg, name=f"{cfg.experiment}-summary", job_type="summary", config=config)
     if tracker.run is None:
         return
     try:
-        cv = read_cv(run)
-        rows = worst_first(read_oof(run))
-        folds = fold_table(run)
+        cv = run.read_cv()
+        rows = worst_first(run.read_oof())
+        folds = run.fold_table()
         tracker.summary(
             {k: cv[k] for k in ("cv_mean", "cv_std", "identity", "y_mae", "psnr")}
             | {"folds": len(cv["folds"]), "images": len(rows)}

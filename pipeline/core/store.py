@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from omegaconf import DictConfig
 
 from .errors import UserError
 from .fsutil import atomic_dir
@@ -170,6 +171,15 @@ def build_store(
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def store_dir(cfg: DictConfig) -> Path:
+    """The folder of the store that prepare builds for `cfg` (under data.prepared)."""
+    p = cfg.prepare
+    name = p.name or f"{Path(cfg.data.root).resolve().name}-p{p.patch_size}-s{p.stride}-k{p.folds}"
+    if not p.name and cfg.task.scale > 1:
+        name += f"-x{cfg.task.scale}"
+    return Path(cfg.data.prepared) / name
 
 
 class PairStore:

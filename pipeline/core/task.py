@@ -10,17 +10,12 @@ degraded input unchanged ("identity").
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
-import torch
 from omegaconf import DictConfig
-from torch import nn
 
 from . import metrics as M
-from .errors import UserError
-from .models import build_model, model_arguments, needs_bicubic_input
-from .resize import imresize, imresize_uint8
+from .resize import imresize_uint8
 
 # Extra per-image / per-epoch values the non-descanning tasks report.
 TASK_METRICS = ("ssim", "baseline_psnr", "baseline_ssim", "gain")
@@ -33,68 +28,6 @@ def is_descan(cfg: DictConfig) -> bool:
 def baseline_name(scale: int) -> str:
     """What a prediction is compared with: the input itself, or its MATLAB-bicubic upscale."""
     return "bicubic" if scale > 1 else "identity"
-
-
-class BicubicInput(nn.Module):
-    """A model that works at the output resolution (SRCNN, ARCNN), fed the low-resolution
-    input upsampled by MATLAB bicubic (pipeline.core.resize.imresize), so it maps (B,3,h,w) to
-    (B,3,h*scale,w*scale) like the upscaling models, for training, validation and tiling."""
-
-    def __init__(self, model: nn.Module, scale: int) -> None:
-        super().__init__()
-        self.model = model
-        self.scale = scale
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(imresize(x, self.scale))
-
-
-class BicubicSkip(nn.Module):
-    """An upscaling model plus the MATLAB-bicubic upscale of its input (model.bicubic_skip):
-    the model predicts only the residual over the baseline, so training starts near bicubic
-    instead of from a blank image. A model that adds a mean colour back to its output (EDSR's
-    `mean` buffer) has it taken off again: a residual has no mean colour."""
-
-    def __init__(self, model: nn.Module, scale: int) -> None:
-        super().__init__()
-        self.model = model
-        self.scale = scale
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x) + imresize(x, self.scale)
-        mean = getattr(self.model, "mean", None)
-        return out if not isinstance(mean, torch.Tensor) else out - mean
-
-
-def restorer_args(name: str, args: dict[str, Any], scale: int) -> dict[str, Any]:
-    """`args` with `scale` set to task.scale for models that take one; a model that can neither
-    upscale nor take a bicubic input cannot do super-resolution."""
-    args = dict(args)
-    if "scale" in model_arguments(name):
-        if "scale" in args and args["scale"] != scale:
-            raise UserError(
-                f"model.args.scale: {args['scale']} differs from task.scale={scale}; "
-                "set task.scale instead"
-            )
-        args["scale"] = scale
-    elif scale > 1 and not needs_bicubic_input(name):
-        raise UserError(
-            f"model.name: {name} does not upscale (no scale argument, no bicubic input), "
-            f"so it cannot train task.scale={scale}"
-        )
-    return args
-
-
-def build_restorer(
-    name: str, args: dict[str, Any], scale: int = 1, bicubic_skip: bool = False
-) -> nn.Module:
-    """The model as the trainer and `infer` run it: LR in, HR out for scale > 1."""
-    model = build_model(name, **args)
-    if scale > 1 and needs_bicubic_input(name):
-        model = BicubicInput(model, scale)
-    if scale > 1 and bicubic_skip:
-        model = BicubicSkip(model, scale)
-    return model
 
 
 def baseline(scan: np.ndarray, scale: int) -> np.ndarray:

@@ -1,9 +1,7 @@
-"""Experiment tracking: Weights & Biases runs (offline unless asked) and the local leaderboard."""
+"""Experiment tracking: Weights & Biases runs (offline unless asked) and the commit."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import subprocess
 from pathlib import Path
@@ -13,7 +11,6 @@ import numpy as np
 from omegaconf import DictConfig
 
 from .config import REPO_ROOT, to_dict
-from .fsutil import write_text
 
 
 def wandb_mode(cfg: DictConfig) -> str:
@@ -100,40 +97,3 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
-
-
-LEADERBOARD_COLUMNS = [
-    "experiment",
-    "model",
-    "params",
-    "folds",
-    "cv_mean",
-    "cv_std",
-    "identity",
-    "y_mae",
-    "psnr",
-    "wall_s",
-    "commit",
-    "finished",
-]
-
-
-def record_leaderboard(path: Path, row: dict[str, Any]) -> None:
-    """Put one finished experiment on the local leaderboard CSV (rewritten atomically); a row
-    of the same experiment from an earlier run is replaced, so re-inferring never duplicates."""
-    rows = [r for r in read_leaderboard(path) if r.get("experiment") != str(row["experiment"])]
-    rows.append({k: row.get(k, "") for k in LEADERBOARD_COLUMNS})
-    buf = io.StringIO()
-    writer = csv.DictWriter(
-        buf, fieldnames=LEADERBOARD_COLUMNS, lineterminator="\n", extrasaction="ignore"
-    )
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
-def read_leaderboard(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))

@@ -9,15 +9,10 @@ Files in runs/<experiment>/fold<k>/:
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,21 +22,20 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler
 
 from . import distributed
-from . import metrics as M
 from .agc import adaptive_clip_grad_
 from .config import synth_ranges, to_dict, to_yaml
 from .data import PatchDataset
 from .distributed import ShardSampler
 from .ema import ModelEMA
 from .errors import UserError
-from .fsutil import atomic_path, write_text
-from .layout import fold_dir
+from .evaluation import Validation, validate
+from .experiment import Experiment
 from .losses import CompositeLoss, build_loss, gan_discriminator_loss, gan_generator_loss
-from .models import UnknownModelError, build_model, count_params, model_arguments, model_kind
+from .models.build import build_checked_model, build_discriminator, model_args
+from .models.checkpoint import load_checkpoint, save_checkpoint
 from .progress import progress, say
 from .resize import imresize
 from .store import PairStore
-from .task import baseline, build_restorer, finite_mean, restorer_args, task_metrics
 from .tiling import TiledPredictor
 from .tracking import Tracker
 
@@ -84,187 +78,6 @@ def resolve_device(name: str) -> torch.device:
         ) from None
 
 
-def _kind(key: str, name: str) -> str:
-    try:
-        return model_kind(name)
-    except UnknownModelError as e:
-        raise UserError(f"{key}: {e}") from None
-
-
-def model_args(cfg: DictConfig) -> dict[str, Any]:
-    """model.args with `scale` = task.scale for the models that take one: what the model is
-    built with and what checkpoints record."""
-    if _kind("model.name", cfg.model.name) == "discriminator":
-        raise UserError(
-            f"model.name: {cfg.model.name} is a GAN discriminator, not a restorer; "
-            f"name it as gan.discriminator beside a restorer"
-        )
-    return restorer_args(cfg.model.name, to_dict(cfg.model.args), cfg.task.scale)
-
-
-def _built(key: str, name: str, args: dict[str, Any], build: Callable[[], nn.Module]) -> nn.Module:
-    """`build()`, with a constructor's complaint turned into a user error on `key` (model.args
-    or gan.args) that names an argument the model does not take."""
-    try:
-        return build()
-    except (ValueError, TypeError) as e:
-        known = model_arguments(name)
-        unknown = [k for k in args if k not in known]
-        if unknown:
-            raise UserError(
-                f"{key}.{unknown[0]}: {name} takes no argument '{unknown[0]}' "
-                f"(it takes {', '.join(known) or 'none'})"
-            ) from None
-        raise UserError(f"{key}: cannot build {name}: {e}") from None
-
-
-def build_checked_model(cfg: DictConfig) -> tuple[nn.Module, int]:
-    """Build the configured model and hold it to the parameter budget. For super-resolution
-    it maps LR to HR: models with a `scale` get task.scale, SRCNN and ARCNN a bicubic input."""
-    m, args = cfg.model, model_args(cfg)
-    model = _built(
-        "model.args",
-        m.name,
-        args,
-        lambda: build_restorer(m.name, args, cfg.task.scale, m.bicubic_skip),
-    )
-    params = count_params(model)
-    if params > cfg.model.max_params:
-        raise UserError(
-            f"model.max_params: {cfg.model.name} has {params:,} parameters, "
-            f"over the budget of {cfg.model.max_params:,}"
-        )
-    return model, params
-
-
-def build_discriminator(cfg: DictConfig) -> nn.Module:
-    """The GAN discriminator gan.discriminator names, with gan.args."""
-    g = cfg.gan
-    if _kind("gan.discriminator", g.discriminator) != "discriminator":
-        raise UserError(
-            f"gan.discriminator: {g.discriminator} is a restorer, not a discriminator "
-            "(see `python -m pipeline.models`)"
-        )
-    args = to_dict(g.args)
-    return _built("gan.args", g.discriminator, args, lambda: build_model(g.discriminator, **args))
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise UserError(f"{path}: checkpoint not found") from None
-    except Exception as e:  # a damaged pickle can raise nearly anything
-        raise UserError(f"{path}: unreadable checkpoint ({e})") from None
-
-
-def model_from_checkpoint(path: Path) -> nn.Module:
-    """Rebuild the model a checkpoint was trained as, whatever the current config says."""
-    state = load_checkpoint(path)
-    model = build_restorer(
-        state["model_name"],
-        state["model_args"],
-        state.get("scale", 1),
-        state.get("bicubic_skip", False),
-    )
-    model.load_state_dict(state["model"])
-    return model.eval()
-
-
-def checkpoint_scale(path: Path) -> int:
-    """The task.scale a checkpoint was trained for (1 for those written before task.scale)."""
-    return int(load_checkpoint(path).get("scale", 1))
-
-
-@dataclass
-class Validation:
-    score: float  # the leaderboard metric over the held-out images
-    y_mae: float
-    psnr: float
-    identity: float  # the leaderboard metric of submitting the scans unchanged
-    # The task's metrics (not descan): SSIM, the baseline's PSNR, the mean per-image gain.
-    ssim: float = math.nan
-    baseline_psnr: float = math.nan
-    gain: float = math.nan
-    per_image: list[dict[str, Any]] = field(default_factory=list)
-    triplets: list[tuple[str, np.ndarray]] = field(default_factory=list)
-
-    def monitored(self, name: str) -> float:
-        return getattr(self, name)
-
-
-def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
-    """Images joined left to right, each shrunk by an integer step so the triplet stays small."""
-    step = max(1, math.ceil(max(images[0].shape[:2]) / max_side))
-    return np.concatenate([img[::step, ::step] for img in images], axis=1)
-
-
-def validate(
-    predictor: TiledPredictor,
-    store: PairStore,
-    indices: list[int],
-    log_images: int = 0,
-    task: str = "descan",
-) -> Validation:
-    """Full held-out images through the inference path, scored after uint8 rounding. For a
-    task other than descan, psnr and ssim are the task's (Y with a `scale` border for sr,
-    RGB otherwise), beside the baseline's (input unchanged, or MATLAB bicubic)."""
-    rows, triplets = [], []
-    scale = store.scale
-    for n, i in enumerate(indices):
-        scan, clean = np.asarray(store.scan(i)), np.asarray(store.clean(i))
-        pred = predictor(scan)
-        base = baseline(scan, scale)
-        row = M.image_metrics(pred, clean)
-        row["identity_err"] = M.abs_error_of_means(base, clean)
-        row.update(task_metrics(pred, clean, base, task, scale))
-        row["stem"] = store.images[i].stem
-        rows.append(row)
-        if n < log_images:
-            triplets.append(
-                (f"{row['stem']}: scan | prediction | clean", side_by_side(base, pred, clean))
-            )
-    extra = {}
-    if task != "descan":
-        extra = {
-            "ssim": float(np.mean([r["ssim"] for r in rows])),
-            "baseline_psnr": finite_mean([r["baseline_psnr"] for r in rows]),
-            "gain": finite_mean([r["gain"] for r in rows]),
-        }
-    return Validation(
-        score=float(np.mean([r["abs_err"] for r in rows])),
-        y_mae=float(np.mean([r["y_mae"] for r in rows])),
-        psnr=finite_mean([r["psnr"] for r in rows]),
-        identity=float(np.mean([r["identity_err"] for r in rows])),
-        **extra,
-        per_image=rows,
-        triplets=triplets,
-    )
-
-
-def _write_metrics(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return [
-            {k: float(v) if k != "epoch" and k != "step" else int(v) for k, v in r.items()}
-            for r in csv.DictReader(f)
-        ]
-
-
 def _lr_lambda(total_steps: int):
     def cosine(step: int) -> float:
         # Cosine decay to 1% of the base rate over the whole run.
@@ -282,7 +95,8 @@ class FoldTrainer:
         self.store = store
         self.fold = fold
         self.device = device
-        self.dir = fold_dir(cfg, fold)
+        self.experiment = Experiment.of(cfg)
+        self.dir = self.experiment.fold_dir(fold)
         t = cfg.train
         self.lower_is_better = MONITORS[t.monitor]
 
@@ -450,9 +264,8 @@ class FoldTrainer:
         self.bad_epochs, self.seconds = state["bad_epochs"], state["seconds"]
         torch.set_rng_state(state["torch_rng"])
         # Rows of epochs after the checkpoint come from a run that died before saving it.
-        self.history = [
-            r for r in read_metrics(self.dir / "metrics.csv") if r["epoch"] <= self.epoch
-        ]
+        history = self.experiment.read_metrics(self.fold)
+        self.history = [r for r in history if r["epoch"] <= self.epoch]
 
     def fresh_start(self) -> None:
         if not distributed.is_main():
@@ -657,7 +470,7 @@ class FoldTrainer:
             row = {k: row[k] for k in self.columns}
             self.history.append(row)
             if main:
-                _write_metrics(self.dir / "metrics.csv", self.history, self.columns)
+                self.experiment.write_metrics(self.fold, self.history, self.columns)
                 save_checkpoint(self.dir / "last.pt", self._state())
             if tracker is not None:
                 tracker.log(
@@ -699,7 +512,7 @@ class FoldTrainer:
             "params": self.params,
         }
         if main:
-            write_text(self.dir / "done.json", json.dumps(done, indent=1))
+            self.experiment.write_done(self.fold, done)
         if tracker is not None:
             tracker.summary({f"best/{k}": v for k, v in done.items()})
         return done
