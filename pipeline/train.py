@@ -10,7 +10,7 @@ from .core.models.build import build_checked_model, build_discriminator
 from .core.progress import say
 from .core.store import PairStore, store_dir
 from .core.tracking import Tracker
-from .core.training import FoldTrainer, resolve_device
+from .core.training import fold_trainer, resolve_device
 
 DESCRIPTION = """\
 Train the configured model on each fold's training patches and validate it on the fold's
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({threads} CPU thread(s) each), folds {folds}"
         )
         for fold in folds:
-            trainer = FoldTrainer(cfg, store, fold, device)
+            trainer = fold_trainer(cfg, store, fold, device)
             resume = cfg.train.resume and (trainer.dir / "last.pt").is_file()
             distributed.agree(resume, f"{trainer.dir / 'last.pt'} found")
             if resume:

@@ -21,7 +21,7 @@ from pipeline.core.distributed import ShardSampler
 from pipeline.core.errors import UserError
 from pipeline.core.models import build_model, list_models
 from pipeline.core.store import PairStore
-from pipeline.core.training import FoldTrainer
+from pipeline.core.training import FoldTrainer, fold_trainer
 from tests.conftest import REPO, make_dataset
 
 
@@ -164,7 +164,7 @@ def test_batch_size_must_split_over_the_processes(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(distributed, "world_size", lambda: 2)
     gan = [*overrides, "gan.discriminator=patchgan_discriminator"]
     with pytest.raises(UserError, match=r"gan\.discriminator: GAN training runs in one process"):
-        FoldTrainer(load_config(None, gan), store, 0, torch.device("cpu"))
+        fold_trainer(load_config(None, gan), store, 0, torch.device("cpu"))
 
 
 @pytest.mark.parametrize("name", list_models())

@@ -18,12 +18,13 @@ from pipeline.core.data import PatchDataset
 from pipeline.core.errors import UserError
 from pipeline.core.evaluation import side_by_side
 from pipeline.core.experiment import Experiment, load_triplets
+from pipeline.core.gan import GAN_COLUMNS
 from pipeline.core.models.build import BicubicInput, BicubicSkip, build_checked_model
 from pipeline.core.models.checkpoint import save_checkpoint
 from pipeline.core.pairing import held_out_inputs, training_pairs
 from pipeline.core.resize import imresize, imresize_uint8
 from pipeline.core.store import PairStore
-from pipeline.core.training import GAN_COLUMNS, TASK_COLUMNS, FoldTrainer
+from pipeline.core.training import TASK_COLUMNS, FoldTrainer, fold_trainer
 from tests.conftest import REPO, assert_user_error, random_page, run_cli, save
 
 
@@ -223,7 +224,7 @@ def _gan_trainer(tmp_path: Path, extra: list[str]) -> FoldTrainer:
     assert run_cli("pipeline.prepare", *overrides).code == 0
     cfg = load_config(None, overrides)
     store = PairStore(next((tmp_path / "prepared").iterdir()))
-    trainer = FoldTrainer(cfg, store, 0, torch.device("cpu"))
+    trainer = fold_trainer(cfg, store, 0, torch.device("cpu"))
     trainer.fresh_start()
     return trainer
 
@@ -267,7 +268,7 @@ def test_resume_restores_the_discriminator(tmp_path: Path):
     trainer._train_epoch()
     trainer.epoch = 1
     save_checkpoint(trainer.dir / "last.pt", trainer._state())
-    again = FoldTrainer(trainer.cfg, trainer.store, 0, torch.device("cpu"))
+    again = fold_trainer(trainer.cfg, trainer.store, 0, torch.device("cpu"))
     again.resume()
     for a, b in zip(
         trainer.disc.state_dict().values(), again.disc.state_dict().values(), strict=True

@@ -30,11 +30,10 @@ from .ema import ModelEMA
 from .errors import UserError
 from .evaluation import Validation, validate
 from .experiment import Experiment
-from .losses import CompositeLoss, build_loss, gan_discriminator_loss, gan_generator_loss
-from .models.build import build_checked_model, build_discriminator, model_args
+from .losses import CompositeLoss, build_loss
+from .models.build import build_checked_model, model_args
 from .models.checkpoint import load_checkpoint, save_checkpoint
 from .progress import progress, say
-from .resize import imresize
 from .store import PairStore
 from .tiling import TiledPredictor
 from .tracking import Tracker
@@ -53,8 +52,6 @@ METRIC_COLUMNS = [
 # Beside those, for the tasks other than descan: SSIM, the baseline's PSNR (input unchanged,
 # or bicubic for sr) and the mean per-image PSNR gain over it.
 TASK_COLUMNS = ["val_ssim", "val_baseline_psnr", "val_gain"]
-# With a GAN: the discriminator's loss and the generator's two parts (unweighted).
-GAN_COLUMNS = ["d_loss", "g_adv", "g_content"]
 # What `train.monitor` may name, and whether lower is better.
 MONITORS = {"score": True, "y_mae": True, "psnr": False, "ssim": False}
 
@@ -62,7 +59,11 @@ MONITORS = {"score": True, "y_mae": True, "psnr": False, "ssim": False}
 def metric_columns(cfg: DictConfig) -> list[str]:
     """metrics.csv's columns: the descanning ones, plus the task's and the GAN's."""
     extra = TASK_COLUMNS if cfg.task.kind != "descan" else []
-    return METRIC_COLUMNS + extra + (GAN_COLUMNS if cfg.gan.discriminator else [])
+    if cfg.gan.discriminator:
+        from .gan import GAN_COLUMNS  # gan.py subclasses FoldTrainer
+
+        extra = extra + GAN_COLUMNS
+    return METRIC_COLUMNS + extra
 
 
 def resolve_device(name: str) -> torch.device:
@@ -137,22 +138,6 @@ class FoldTrainer:
         optimizer = torch.optim.Adam if t.optimizer == "adam" else torch.optim.AdamW
         self.optimizer = optimizer(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
         self.columns = metric_columns(cfg)
-        # GAN training: a discriminator and its own Adam beside the generator (self.model).
-        self.disc: nn.Module | None = None
-        self.d_optimizer: torch.optim.Optimizer | None = None
-        if cfg.gan.discriminator:
-            if distributed.world_size() > 1:
-                # Two discriminator passes per backward and a frozen D in the generator's
-                # step are what DDP's gradient bucketing cannot follow.
-                raise UserError(
-                    "gan.discriminator: GAN training runs in one process; start it with "
-                    "python -m pipeline.train, not torchrun (folds can still run in parallel)"
-                )
-            torch.manual_seed(t.seed + fold + 7919)
-            self.disc = build_discriminator(cfg).to(device)
-            self.d_optimizer = torch.optim.Adam(
-                self.disc.parameters(), lr=cfg.gan.lr, betas=tuple(cfg.gan.betas)
-            )
         self.samples = t.samples_per_epoch or len(self.dataset)
         # train.batch_size is the global batch: each of the ranks takes an equal share of it,
         # so a config trains the same way on any number of processes.
@@ -186,7 +171,6 @@ class FoldTrainer:
         if use_amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        self.d_scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
         self.epoch = 0  # epochs completed
         self.step = 0
@@ -225,16 +209,15 @@ class FoldTrainer:
             "bad_epochs": self.bad_epochs,
             "seconds": self.seconds,
             "torch_rng": torch.get_rng_state(),
-            **(
-                {
-                    "discriminator": self.disc.state_dict(),
-                    "d_optimizer": self.d_optimizer.state_dict(),
-                    "d_scaler": self.d_scaler.state_dict(),
-                }
-                if self.disc is not None
-                else {}
-            ),
+            **self._extra_state(),
         }
+
+    def _extra_state(self) -> dict[str, Any]:
+        """What a subclass trains beside the model, for last.pt (the GAN's discriminator)."""
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """The inverse of _extra_state, on resume."""
 
     def resume(self) -> None:
         state = load_checkpoint(self.dir / "last.pt")
@@ -250,15 +233,7 @@ class FoldTrainer:
         self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None and state.get("ema") is not None:
             self.ema.load_state_dict(state["ema"])
-        if self.disc is not None:
-            if "discriminator" not in state:
-                raise UserError(
-                    f"{self.dir / 'last.pt'}: trained without a GAN discriminator, "
-                    f"but gan.discriminator is '{self.cfg.gan.discriminator}'"
-                )
-            self.disc.load_state_dict(state["discriminator"])
-            self.d_optimizer.load_state_dict(state["d_optimizer"])
-            self.d_scaler.load_state_dict(state["d_scaler"])
+        self._load_extra_state(state)
         self.epoch, self.step = state["epoch"], state["step"]
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.bad_epochs, self.seconds = state["bad_epochs"], state["seconds"]
@@ -290,44 +265,42 @@ class FoldTrainer:
             drop_last=self.samples >= t.batch_size,
         )
 
-    def _condition(self, scan: torch.Tensor) -> torch.Tensor | None:
-        """What a conditional discriminator sees beside the image: the degraded input, at the
-        output's size (MATLAB bicubic for super-resolution)."""
-        if not getattr(self.disc, "conditional", False):
-            return None
-        s = self.cfg.task.scale
-        return scan if s == 1 else imresize(scan, s)
-
-    def _autocast(self):
+    def autocast(self):
         return torch.autocast(
             self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
         )
 
-    def _d_step(self, scan: torch.Tensor, clean: torch.Tensor, fake: torch.Tensor) -> float:
-        """One discriminator step: real targets against the generator's outputs, detached."""
-        cond = self._condition(scan)
-        self.disc.requires_grad_(True)
-        with self._autocast():
-            d_loss = gan_discriminator_loss(
-                self.disc(clean, cond).float(),
-                self.disc(fake.detach(), cond).float(),
-                self.cfg.gan.mode,
-            )
-        self.d_optimizer.zero_grad(set_to_none=True)
-        self.d_scaler.scale(d_loss).backward()
-        self.d_scaler.step(self.d_optimizer)
-        self.d_scaler.update()
-        # Frozen while the generator steps: its loss flows through D to G only.
-        self.disc.requires_grad_(False)
-        return d_loss.item()
+    def train_step(self, scan: torch.Tensor, clean: torch.Tensor) -> dict[str, float]:
+        """One optimisation step on a batch of [0, 1] images; returns the logged losses."""
+        with self.autocast():
+            loss = self.loss_fn(self.net(scan).float(), clean)
+        self.optimize(loss)
+        return {"train_loss": loss.item()}
+
+    def optimize(self, loss: torch.Tensor) -> None:
+        """Backward, unscale, clip, step the model's optimizer, then the EMA and the schedule."""
+        t = self.cfg.train
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"fold {self.fold}: loss became {loss.item()} at step {self.step}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if t.grad_clip > 0 or t.agc > 0:
+            self.scaler.unscale_(self.optimizer)
+        if t.agc > 0:
+            adaptive_clip_grad_(self.model, t.agc, 1e-3)
+        if t.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
+            self.scheduler.step()
 
     def _train_epoch(self) -> dict[str, float]:
         t = self.cfg.train
         self.net.train()  # the DDP wrapper too, under torchrun
-        if self.disc is not None:
-            self.disc.train()
-        losses = []
-        parts: dict[str, list[float]] = {k: [] for k in GAN_COLUMNS}
+        logged: dict[str, list[float]] = {}
         bar = progress(
             self._loader(),
             total=self.steps_per_epoch,
@@ -337,46 +310,15 @@ class FoldTrainer:
         for scan, clean in bar:
             scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
             clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
-            if self.disc is None:
-                with self._autocast():
-                    loss = self.loss_fn(self.net(scan).float(), clean)
-            else:
-                with self._autocast():
-                    fake = self.net(scan).float()
-                parts["d_loss"].append(self._d_step(scan, clean, fake))
-                with self._autocast():
-                    content = self.loss_fn(fake, clean)
-                    adv = gan_generator_loss(
-                        self.disc(fake, self._condition(scan)).float(), self.cfg.gan.mode
-                    )
-                loss = content + self.cfg.gan.weight * adv
-                parts["g_content"].append(content.item())
-                parts["g_adv"].append(adv.item())
-            if not torch.isfinite(loss):
-                raise RuntimeError(
-                    f"fold {self.fold}: loss became {loss.item()} at step {self.step}"
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            if t.grad_clip > 0 or t.agc > 0:
-                self.scaler.unscale_(self.optimizer)
-            if t.agc > 0:
-                adaptive_clip_grad_(self.model, t.agc, 1e-3)
-            if t.grad_clip > 0:
-                nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            if self.ema is not None:
-                self.ema.update(self.model)
-            if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
-                self.scheduler.step()
+            for k, v in self.train_step(scan, clean).items():
+                logged.setdefault(k, []).append(v)
             self.step += 1
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        result = {"train_loss": distributed.mean(float(np.mean(losses)))}
-        if self.disc is not None:
-            result |= {k: distributed.mean(float(np.mean(v))) for k, v in parts.items()}
-        return result
+            bar.set_postfix(loss=f"{logged['train_loss'][-1]:.4f}")
+        return {k: distributed.mean(float(np.mean(v))) for k, v in logged.items()}
+
+    def epoch_note(self, losses: dict[str, float]) -> str:
+        """What a subclass adds to the epoch's printed line."""
+        return ""
 
     @property
     def eval_model(self) -> nn.Module:
@@ -492,7 +434,7 @@ class FoldTrainer:
                     if self.cfg.task.kind != "descan"
                     else ""
                 )
-                + ("  d_loss {d_loss:.4f} g_adv {g_adv:.4f}".format(**losses) if self.disc else "")
+                + self.epoch_note(losses)
                 + ("  *" if improved else "")
             )
             if self.epoch < t.epochs and self.finished():
@@ -516,3 +458,12 @@ class FoldTrainer:
         if tracker is not None:
             tracker.summary({f"best/{k}": v for k, v in done.items()})
         return done
+
+
+def fold_trainer(cfg: DictConfig, store: PairStore, fold: int, device: torch.device) -> FoldTrainer:
+    """The trainer the config asks for: a GAN trainer with gan.discriminator, else plain."""
+    if cfg.gan.discriminator:
+        from .gan import GanTrainer  # gan.py subclasses FoldTrainer
+
+        return GanTrainer(cfg, store, fold, device)
+    return FoldTrainer(cfg, store, fold, device)
