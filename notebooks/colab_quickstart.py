@@ -133,16 +133,17 @@ for name in ("curves.png", "errors.png"):
 # %% [markdown]
 # ## Cross-validation and the leaderboard
 # `val_score` is each fold's best epoch in training (one view); `oof_score` is the same
-# fold scored by `infer` with the TTA views. The CV is the mean of the folds' `oof_score`.
+# fold scored by `infer` with the TTA views. The CV is the leaderboard metric over all the
+# out-of-fold images, as the leaderboard computes it over the test images.
 
 # %%
 cv = RUN.read_cv()
 folds = pd.DataFrame(RUN.fold_table()).set_index("fold")
 display(folds)
-print(f"CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f}   identity {cv['identity']:.4f}")
+print(f"CV {cv['cv']:.4f} (folds ± {cv['fold_std']:.4f})   identity {cv['identity']:.4f}")
 
 # %%
-board = pd.read_csv(RUN.leaderboard_path).sort_values("cv_mean")
+board = pd.read_csv(RUN.leaderboard_path).sort_values("cv")
 display(board)
 
 # %% [markdown]

@@ -53,8 +53,9 @@ RUN = Experiment.of(cfg)
 cv = RUN.read_cv()
 ranked = worst_first(RUN.read_oof())
 print(
-    f"{cfg.experiment}: CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f} over {len(cv['folds'])} "
-    f"folds, {len(ranked)} images; identity {cv['identity']:.4f}"
+    f"{cfg.experiment}: CV {cv['cv']:.4f} over {len(ranked)} out-of-fold images "
+    f"({len(cv['folds'])} folds: {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f}); "
+    f"identity {cv['identity']:.4f}"
 )
 
 # %% [markdown]
@@ -79,13 +80,15 @@ display(Image(png_bytes(errors_figure(ranked))))
 
 # %% [markdown]
 # ## CV per fold
-# The CV is the mean of the folds' out-of-fold scores; `val_score` is the fold's best epoch
-# as training validated it (one view), `oof_score` the same images through `infer` (TTA).
+# The CV is the leaderboard metric over all out-of-fold images; folds differ in size, so it is
+# not the mean of the folds' scores. `val_score` is the fold's best epoch as training
+# validated it (one view), `oof_score` the fold's images through `infer` (TTA).
 
 # %%
 folds = pd.DataFrame(RUN.fold_table()).set_index("fold")
 display(folds)
-print(f"mean of the folds: {folds['oof_score'].mean():.4f}   (cv.json: {cv['cv_mean']:.4f})")
+weighted = (folds["oof_score"] * folds["images"]).sum() / folds["images"].sum()
+print(f"folds weighted by their images: {weighted:.4f}   (cv.json: {cv['cv']:.4f})")
 display(Image(png_bytes(curves_figure(RUN.fold_histories()))))
 
 # %% [markdown]

@@ -14,6 +14,7 @@ from .core.metrics import mean_y
 from .core.pairing import data_path
 from .core.progress import progress
 from .core.submission import check_same_ids, check_values, format_csv, read_submission
+from .core.task import Task
 
 DESCRIPTION = """\
 Compute each restored image's mean Y (OpenCV BGR->YUV, from the uint8 image exactly as saved)
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(paths) > 2:
         parser.error(f"expected at most PRED_DIR and OUT.csv, got {' '.join(paths)}")
     cfg = load_config(args.config, [a for a in args.overrides if "=" in a])
-    if cfg.task.kind != "descan" and not paths:
+    if not Task.of(cfg).has_submission and not paths:
         print(
             f"export: task.kind={cfg.task.kind} has no submission CSV (the mean-Y CSV is the "
             "descanning competition's); skipped, `score` reports PSNR/SSIM"

@@ -10,10 +10,14 @@ from .core import cli
 from .core.config import config_diff
 from .core.errors import UserError
 from .core.experiment import LEADERBOARD_COLUMNS, Experiment, read_leaderboard
+from .core.task import Task
 
 DESCRIPTION = """\
   python -m pipeline.leaderboard
-      Print runs/leaderboard.csv sorted by CV score (lower is better). `infer` adds a row each
+      Print runs/leaderboard.csv, best CV first within each task: `cv` is the task's metric
+      over all out-of-fold images (descan: the leaderboard's mean-Y MAE, lower is better;
+      the other tasks: PSNR, higher is better), `baseline` the same for the scans unchanged
+      (or bicubic), `fold_std` the spread of the folds. `infer` adds or replaces a row each
       time an experiment's out-of-fold predictions are scored.
 
   python -m pipeline.leaderboard --diff EXP_A EXP_B
@@ -45,14 +49,31 @@ def diff_report(runs: Path, a: str, b: str) -> str:
         missing = " and ".join(e for e, cv in ((a, cv_a), (b, cv_b)) if cv is None)
         lines.append(f"CV: no cv.json for {missing} yet (`python -m pipeline.infer` writes it)")
         return "\n".join(lines)
-    delta = cv_b["cv_mean"] - cv_a["cv_mean"]
-    verdict = "no change" if delta == 0 else f"{b if delta < 0 else a} is better"
+    task = Task(cv_b["task"], cv_b["scale"])
+    delta = cv_b["cv"] - cv_a["cv"]
+    verdict = (
+        "no change"
+        if delta == 0
+        else f"{b if task.better(cv_b['cv'], cv_a['cv']) else a} is better"
+    )
+    direction = "lower" if task.lower_is_better else "higher"
     lines.append(
-        f"CV: {a} {cv_a['cv_mean']:.4f} ± {cv_a['cv_std']:.4f} -> "
-        f"{b} {cv_b['cv_mean']:.4f} ± {cv_b['cv_std']:.4f}   "
-        f"delta {delta:+.4f} (lower is better: {verdict})"
+        f"CV: {a} {cv_a['cv']:.4f} (folds ± {cv_a['fold_std']:.4f}) -> "
+        f"{b} {cv_b['cv']:.4f} (folds ± {cv_b['fold_std']:.4f})   "
+        f"delta {delta:+.4f} ({direction} is better: {verdict})"
     )
     return "\n".join(lines)
+
+
+def ranked(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Leaderboard rows grouped by task, best CV first within each (the task says which way)."""
+
+    def key(r: dict[str, str]) -> tuple[str, float]:
+        value = float(r["cv"]) if r.get("cv") else float("inf")
+        task = Task(r.get("task") or "descan")
+        return (task.kind, value if task.lower_is_better else -value)
+
+    return sorted(rows, key=key)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"no finished experiments yet ({path} is empty or missing)")
         return 0
-    rows.sort(key=lambda r: float(r["cv_mean"]))
-    print(format_table(rows, LEADERBOARD_COLUMNS))
+    print(format_table(ranked(rows), LEADERBOARD_COLUMNS))
     return 0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import cli, degrade
+from .core import cli
 from .core.config import REPO_ROOT, to_dict
 from .core.errors import UserError
 from .core.fsutil import atomic_dir
@@ -26,6 +26,7 @@ from .core.pages import compose_page, title_style
 from .core.progress import progress
 from .core.submission import format_csv
 from .core.synth import SIMULATOR_VERSION, Ranges, make_ranges, sample_params, simulate_scan
+from .core.task import Task
 
 DESCRIPTION = """\
 Build the demo dataset at data.root (default data/demo): magazine-like pages composed from
@@ -94,18 +95,13 @@ def scan_title(
 
 
 def degrade_title(
-    task: str, cleans: list[np.ndarray], rng: np.random.Generator, ranges: Ranges, scale: int
+    task: Task, cleans: list[np.ndarray], rng: np.random.Generator, ranges: Ranges
 ) -> list[np.ndarray]:
     """The degraded inputs of a title's pages (all but the last, which descanning prints on
-    the back of the one before): the plug-in point of each task's degradation."""
-    if task == "descan":
+    the back of the one before): the task's degradation, or the print-scan simulator."""
+    make = task.demo_degradation
+    if make is None:
         return scan_title(cleans, rng, ranges)
-    make = {
-        "deblur": degrade.blur,
-        "denoise": degrade.noise,
-        "deflare": degrade.glare,
-        "sr": lambda page, _rng: degrade.downscale(page, scale),
-    }[task]
     return [make(page, rng) for page in cleans[:-1]]
 
 
@@ -113,10 +109,10 @@ def demo_settings(cfg) -> dict:
     """demo.* with the task it builds resolved (left out for descanning, so the descanning
     demo's marker is what it always was) and, for sr, task.scale."""
     demo = to_dict(cfg.demo)
-    task = demo.pop("task") or cfg.task.kind
-    if task != "descan":
-        demo["task"] = task
-    if task == "sr":
+    task = Task(demo.pop("task") or cfg.task.kind, cfg.task.scale)
+    if not task.is_competition:
+        demo["task"] = task.kind
+    if task.super_resolves:
         if cfg.task.scale < 2:
             raise UserError("task.scale: the sr demo needs task.scale of 2 or more")
         demo["scale"] = cfg.task.scale
@@ -136,9 +132,9 @@ def build(out: Path, demo: dict) -> dict[str, float]:
             f"demo.titles: at most {len(TITLES) - TEST_TITLES} titles, got {demo['titles']}"
         )
     seed, size = demo["seed"], demo["size"]
-    task, scale = demo.get("task", "descan"), demo.get("scale", 1)
-    size -= size % scale  # HR pages a multiple of the scale, as SR benchmarks modcrop them
-    gopro = task == "deblur"
+    task = Task(demo.get("task", "descan"), demo.get("scale", 1))
+    size -= size % task.scale  # HR pages a multiple of the scale, as SR benchmarks modcrop them
+    gopro = task.reads_gopro
     jobs = [(t, demo["pages_per_title"], "train") for t in TITLES[: demo["titles"]]]
     test_titles = TITLES[demo["titles"] : demo["titles"] + TEST_TITLES]
     for n, t in enumerate(test_titles):
@@ -156,7 +152,7 @@ def build(out: Path, demo: dict) -> dict[str, float]:
         style = title_style(rng)
         # One page more than needed: the last one only serves as the back of the one before.
         cleans = [compose_page(rng, style, title, page + 1, size) for page in range(pages + 1)]
-        scans = degrade_title(task, cleans, rng, ranges, scale)
+        scans = degrade_title(task, cleans, rng, ranges)
         for page, scan in enumerate(scans):
             if gopro:  # one sequence per title, frames named like GoPro's
                 seq = out / split / title
@@ -216,12 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_dir(out) as tmp:
         truth = build(tmp, demo)
     n_train = demo["titles"] * demo["pages_per_title"]
-    task = demo.get("task", "descan")
-    if task == "descan":
+    if "task" not in demo:
         print(f"make_demo: {n_train} training pairs, {len(truth)} test scans -> {out}")
     else:
         n_test = demo["test_pages"]
-        print(f"make_demo: {task}: {n_train} training pairs, {n_test} test inputs -> {out}")
+        print(f"make_demo: {demo['task']}: {n_train} training pairs, {n_test} test inputs -> {out}")
     return 0
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .core import cli
 from .core.config import load_config
 from .core.errors import UserError
+from .core.evaluation import score_images
 from .core.experiment import Experiment, submission_path, test_pred_dir
 from .core.imageio import read_rgb
-from .core.pairing import data_path
+from .core.pairing import data_path, held_out_inputs, held_out_targets
 from .core.submission import leaderboard_score, read_submission
+from .core.task import Task
 
 DESCRIPTION = """\
   python -m pipeline.score SUBMISSION.csv TRUTH.csv
@@ -31,60 +35,58 @@ def score_files(submission_csv: str, truth_csv: str) -> float:
     return leaderboard_score(submission, truth, submission_csv, truth_csv)
 
 
-def task_report(cfg) -> None:
-    """PSNR/SSIM of the CV and of the test predictions against the held-out truth."""
-    from .core.pairing import held_out_inputs, held_out_targets
-    from .core.task import baseline, finite_mean, metric_names, metrics_line, task_metrics
-
-    kind, scale = cfg.task.kind, cfg.task.scale
-    what = metric_names(kind, scale)
-    run = Experiment.of(cfg)
+def _cv_report(cfg) -> None:
+    run, task = Experiment.of(cfg), Task.of(cfg)
     cv = run.read_cv()
-    if cv is not None:
-        print(f"{cfg.experiment}: CV ({what}, {len(cv['folds'])} folds) {metrics_line(cv, scale)}")
-    else:
+    if cv is None:
         print(
             f"{cfg.experiment}: no CV yet ({run.cv_path} is written by `python -m pipeline.infer`)"
         )
-    targets = held_out_targets(cfg)
-    pred_dir = test_pred_dir(cfg)
-    if targets is None or not pred_dir.is_dir():
-        return
-    inputs = held_out_inputs(cfg)
-    rows = []
+    elif task.is_competition:
+        print(
+            f"{cfg.experiment}: CV {cv['cv']:.4f} over {cv['images']} out-of-fold images "
+            f"(folds {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f})   identity {cv['identity']:.4f}"
+            f"   (pixel Y-MAE {cv['y_mae']:.3f}, PSNR {cv['psnr']:.2f} dB)"
+        )
+    else:
+        print(
+            f"{cfg.experiment}: CV ({task.metric_names}, {cv['images']} out-of-fold images) "
+            f"{task.metrics_line(cv)}"
+        )
+
+
+def _test_images(cfg, targets: dict[str, Path]):
+    """(stem, prediction, input, truth) of each held-out test image with a known truth."""
+    pred_dir, inputs = test_pred_dir(cfg), held_out_inputs(cfg)
     for stem, truth_path in sorted(targets.items()):
         pred_path = pred_dir / f"{stem}.png"
         if not pred_path.is_file() or stem not in inputs:
             raise UserError(f"{pred_dir}: no prediction '{stem}.png' for {truth_path}")
-        truth = read_rgb(truth_path)
-        pred = read_rgb(pred_path)
+        truth, pred = read_rgb(truth_path), read_rgb(pred_path)
         if pred.shape != truth.shape:
             raise UserError(
                 f"{pred_path}: {pred.shape[1]}x{pred.shape[0]}, but {truth_path} "
                 f"is {truth.shape[1]}x{truth.shape[0]}"
             )
-        rows.append(task_metrics(pred, truth, baseline(read_rgb(inputs[stem]), scale), kind, scale))
-    mean = {k: finite_mean([r[k] for r in rows]) for k in rows[0]}
-    print(f"{cfg.experiment}: test ({what}, {len(rows)} images) {metrics_line(mean, scale)}")
+        yield stem, pred, read_rgb(inputs[stem]), truth
 
 
 def report(config: str, overrides: list[str]) -> None:
+    """The experiment's CV and, where the held-out truth is known, its test score: the
+    leaderboard metric of its submission CSV for descanning, PSNR/SSIM for the other tasks."""
     cfg = load_config(config, overrides)
-    if cfg.task.kind != "descan":
-        task_report(cfg)
+    task = Task.of(cfg)
+    _cv_report(cfg)
+    if not task.has_submission:
+        targets = held_out_targets(cfg)
+        if targets is None or not test_pred_dir(cfg).is_dir():
+            return
+        test = score_images(_test_images(cfg, targets), task).summary
+        print(
+            f"{cfg.experiment}: test ({task.metric_names}, {test['images']} images) "
+            f"{task.metrics_line(test)}"
+        )
         return
-    run = Experiment.of(cfg)
-    cv = run.read_cv()
-    if cv is not None:
-        print(
-            f"{cfg.experiment}: CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f} over "
-            f"{len(cv['folds'])} folds   identity {cv['identity']:.4f}   "
-            f"(pixel Y-MAE {cv['y_mae']:.3f}, PSNR {cv['psnr']:.2f} dB)"
-        )
-    else:
-        print(
-            f"{cfg.experiment}: no CV yet ({run.cv_path} is written by `python -m pipeline.infer`)"
-        )
     truth = data_path(cfg, "test_truth")
     submission = submission_path(cfg)
     if truth.is_file() and submission.is_file():

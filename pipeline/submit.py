@@ -51,7 +51,7 @@ def kaggle_credentials() -> str | None:
 def default_message(cfg: DictConfig) -> str:
     """The experiment, its CV when infer has scored it, the model and the commit."""
     cv = Experiment.of(cfg).read_cv()
-    score = f"CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f}" if cv else "no CV"
+    score = f"CV {cv['cv']:.4f} (folds ± {cv['fold_std']:.4f})" if cv else "no CV"
     commit = git_commit()
     return f"{cfg.experiment}: {score}, {cfg.model.name}" + (f" @ {commit}" if commit else "")
 

@@ -16,7 +16,8 @@ DESCRIPTION = """\
 What `wandb agent` runs for each trial of configs/sweep.yaml. The sweep's choices arrive as
 key=value overrides, like any stage's; the trial then runs prepare (a store that is up to
 date is reused), train on all folds and infer with out-of-fold scoring, and logs to its W&B
-run cv_mean (the sweep's metric), cv_std, identity, each fold's score and the plots.
+run cv (the sweep's metric: the leaderboard metric over all out-of-fold images), the folds'
+mean and spread, identity, each fold's score and the plots.
 
 Each trial is its own experiment, <experiment>-<W&B run id>, so trials never overwrite each
 other and each adds a row to runs/leaderboard.csv; the trial's run is in the W&B group
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                 stage.main(["--config", args.config, *overrides])
         trial_run = Experiment.of(trial_cfg)
         cv = trial_run.read_cv()
-        result = {k: cv[k] for k in ("cv_mean", "cv_std", "identity")} | {
+        result = {k: cv[k] for k in ("cv", "fold_mean", "fold_std", "identity")} | {
             f"fold{f['fold']}/score": f["score"] for f in cv["folds"]
         }
         tracker.log(result)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         tracker.log_image_files({f"plots/{p.stem}": p for p in plots})
     finally:
         tracker.finish()
-    print(f"sweep: trial '{trial}' cv_mean {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f}")
+    print(f"sweep: trial '{trial}' cv {cv['cv']:.4f} (folds ± {cv['fold_std']:.4f})")
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.core.experiment import Experiment
 from pipeline.core.imageio import read_rgb
 from pipeline.core.metrics import mean_y
 from pipeline.core.submission import read_submission
@@ -62,9 +63,21 @@ def test_all_stages_on_a_tiny_demo(tmp_path: Path):
 
     cv = json.loads((tmp_path / "runs" / "tiny" / "cv.json").read_text())
     assert len(cv["folds"]) == 3
-    assert cv["cv_mean"] == pytest.approx(np.mean([f["score"] for f in cv["folds"]]))
-    oof = (tmp_path / "runs" / "tiny" / "oof_scores.csv").read_text().splitlines()
-    assert len(oof) == 1 + 6  # every training image predicted once, by the fold that held it out
+    oof = Experiment(tmp_path / "runs", "tiny").read_oof()
+    assert len(oof) == 6  # every training image predicted once, by the fold that held it out
+    # the CV is what the leaderboard computes from the out-of-fold predictions: the mean over
+    # the images of |mean Y(prediction as saved) - mean Y(clean)|
+    pred = tmp_path / "runs" / "tiny" / "pred" / "oof"
+    clean = data / "train" / "clean"
+    errors = [
+        abs(
+            mean_y(read_rgb(pred / f"{r['stem']}.png"))
+            - mean_y(read_rgb(clean / f"{r['stem']}.png"))
+        )
+        for r in oof
+    ]
+    assert cv["cv"] == pytest.approx(np.mean(errors), abs=1e-12)
+    assert cv["images"] == 6 and cv["metric"] == "score"
 
     report = run_cli("pipeline.score", *overrides)
     assert report.code == 0 and "identity" in report.out and "test" in report.out
@@ -111,8 +124,7 @@ def test_run_all_sh_takes_a_config_and_overrides(tmp_path: Path):
     lines = proc.stdout.splitlines()
     cv = json.loads((tmp_path / "runs" / "tiny_exp" / "cv.json").read_text())
     assert any(
-        line.startswith(f"tiny_exp: CV {cv['cv_mean']:.4f}") and "identity" in line
-        for line in lines
+        line.startswith(f"tiny_exp: CV {cv['cv']:.4f}") and "identity" in line for line in lines
     )
     submission = (tmp_path / "submissions" / "submission.csv").read_text().splitlines()
     assert submission[0] == "Image File,Y Channel Value" and len(submission) == 3

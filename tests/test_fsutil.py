@@ -35,8 +35,8 @@ def test_written_files_get_the_umask_permissions(tmp_path: Path):
 
 
 def test_leaderboard_replaces_an_experiments_earlier_row(tmp_path: Path):
-    Experiment(tmp_path, "a").record_leaderboard({"cv_mean": "3.0"})
-    Experiment(tmp_path, "b").record_leaderboard({"cv_mean": "2.0"})
-    Experiment(tmp_path, "a").record_leaderboard({"cv_mean": "1.5"})
+    Experiment(tmp_path, "a").record_leaderboard({"cv": "3.0"})
+    Experiment(tmp_path, "b").record_leaderboard({"cv": "2.0"})
+    Experiment(tmp_path, "a").record_leaderboard({"cv": "1.5"})
     rows = read_leaderboard(tmp_path / "leaderboard.csv")
-    assert [(r["experiment"], r["cv_mean"]) for r in rows] == [("b", "2.0"), ("a", "1.5")]
+    assert [(r["experiment"], r["cv"]) for r in rows] == [("b", "2.0"), ("a", "1.5")]

@@ -109,7 +109,7 @@ def test_quickstart_runs_every_stage_and_ends_with_the_submission(quickstart):
     assert len(outputs(nb, "image/png")) == 3
     cv = json.loads((tmp / "runs" / "nb" / "cv.json").read_text())
     assert result(nb)["cv"] == cv
-    assert f"CV {cv['cv_mean']:.4f} ± {cv['cv_std']:.4f}" in stdout(nb)
+    assert f"CV {cv['cv']:.4f} (folds ± {cv['fold_std']:.4f})" in stdout(nb)
     printed = stdout(nb).splitlines()
     last = next(i for i, line in enumerate(printed) if line.startswith(RESULT)) - 1
     assert printed[last] == f"submission: {submission.resolve()}"  # the notebook's last words
@@ -154,7 +154,7 @@ def test_error_analysis_ranks_worst_first_and_compares(quickstart):
             "error_analysis",
             {"OVERRIDES": overrides, "WORST": 2, "COMPARE": "nb_lr"},
             "{'ranked': table['stem'].tolist(), 'fold_mean': folds['oof_score'].mean(), "
-            "'cv': cv['cv_mean'], 'titles': titles.index.tolist(), "
+            "'cv': cv['cv'], 'titles': titles.index.tolist(), "
             "'worse': int((delta['change'] > 0).sum())}",
         )
     got = result(nb)

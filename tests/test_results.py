@@ -80,7 +80,9 @@ def test_cv_is_the_mean_of_the_folds_metrics(experiment):
     best = _best_val_scores(run)
     cv = json.loads((run / "cv.json").read_text())
     assert {f["fold"]: f["score"] for f in cv["folds"]} == pytest.approx(best, abs=1e-9)
-    assert cv["cv_mean"] == pytest.approx(np.mean(list(best.values())), abs=1e-9)
+    # equal folds (2 images each): the mean over images is the mean of the folds' means
+    assert cv["cv"] == pytest.approx(np.mean(list(best.values())), abs=1e-9)
+    assert cv["fold_mean"] == pytest.approx(cv["cv"], abs=1e-9)
     table = Experiment(run.parent, run.name).fold_table()
     assert [r["fold"] for r in table] == list(range(FOLDS))
     for r in table:
@@ -133,9 +135,9 @@ def test_wandb_offline_runs_are_grouped_by_experiment(experiment):
     summary = next(r for r in runs if r.job_type == "summary")
     cv = json.loads((run / "cv.json").read_text())
     best = _best_val_scores(run)
-    assert summary.summary["cv_mean"] == pytest.approx(cv["cv_mean"], abs=1e-12)
-    assert summary.summary["cv_mean"] == pytest.approx(np.mean(list(best.values())), abs=1e-9)
-    assert summary.summary["cv_std"] == pytest.approx(np.std(list(best.values())), abs=1e-9)
+    assert summary.summary["cv"] == pytest.approx(cv["cv"], abs=1e-12)
+    assert summary.summary["cv"] == pytest.approx(np.mean(list(best.values())), abs=1e-9)
+    assert summary.summary["fold_std"] == pytest.approx(np.std(list(best.values())), abs=1e-9)
     assert summary.summary["images"] == IMAGES
     assert summary.config["model"]["args"] == {"depth": 3, "channels": 8}
     assert summary.config["infer"]["tta"] == [0]
@@ -161,20 +163,20 @@ def test_report_redraws_the_plots(experiment, capsys):
         report.main([*overrides, "experiment=never_run"])
 
 
-def _second_experiment(experiment, name: str, changes: list[str], cv_mean: float) -> None:
+def _second_experiment(experiment, name: str, changes: list[str], cv_value: float) -> None:
     """Another experiment's folder as train and infer leave it: config.yaml and cv.json."""
     _, overrides, run, _ = experiment
     cfg = load_config(None, [*overrides, f"experiment={name}", *changes])
     other = run.parent / name
     other.mkdir()
     (other / "config.yaml").write_text(to_yaml(cfg))
-    cv = json.loads((run / "cv.json").read_text()) | {"cv_mean": cv_mean}
+    cv = json.loads((run / "cv.json").read_text()) | {"cv": cv_value}
     (other / "cv.json").write_text(json.dumps(cv))
 
 
 def test_diff_lists_exactly_the_changed_keys(experiment):
     _, _, run, _ = experiment
-    cv_a = json.loads((run / "cv.json").read_text())["cv_mean"]
+    cv_a = json.loads((run / "cv.json").read_text())["cv"]
     lr = load_config(None, []).train.lr
     _second_experiment(
         experiment,

@@ -23,7 +23,7 @@ def setup(tmp_path: Path, monkeypatch):
     root = make_dataset(tmp_path / "data", titles=("A", "B"), pages=1, size=(16, 16))
     runs = tmp_path / "runs"
     (runs / "exp").mkdir(parents=True)
-    (runs / "exp" / "cv.json").write_text(json.dumps({"cv_mean": 1.23456, "cv_std": 0.5}))
+    (runs / "exp" / "cv.json").write_text(json.dumps({"cv": 1.23456, "fold_std": 0.5}))
     csv = tmp_path / "subs" / "exp.csv"
     csv.parent.mkdir()
     csv.write_text(format_csv({TEST_IDS[0]: 100.5, TEST_IDS[1]: 200.25}))
@@ -51,7 +51,7 @@ def test_without_credentials_it_prints_the_exact_command(setup, capsys):
     command = shlex.split(out[2])
     assert command[:5] == ["kaggle", "competitions", "submit", "-c", "descan-course"]
     assert command[5:7] == ["-f", str(csv)]
-    assert command[7] == "-m" and command[8].startswith("exp: CV 1.2346 ± 0.5000, dncnn")
+    assert command[7] == "-m" and command[8].startswith("exp: CV 1.2346 (folds ± 0.5000), dncnn")
     assert len(command) == 9
 
 

@@ -28,7 +28,7 @@ def test_sweep_yaml_runs_a_trial_with_config_keys():
     command = spec["command"]
     assert command[2:4] == ["-m", "pipeline.sweep"] and command[-1] == "${args_no_hyphens}"
     config = command[command.index("--config") + 1]
-    assert spec["metric"] == {"name": "cv_mean", "goal": "minimize"}
+    assert spec["metric"] == {"name": "cv", "goal": "minimize"}
     # ${args_no_hyphens} passes each parameter as key=value: each must be a valid override
     for key, param in spec["parameters"].items():
         cfg = load_config(REPO_ROOT / config, [f"{key}={_sample(param)}"])
@@ -38,7 +38,7 @@ def test_sweep_yaml_runs_a_trial_with_config_keys():
         assert node == _sample(param), key
 
 
-def test_a_trial_trains_every_fold_and_reports_cv_mean(tmp_path, monkeypatch, capsys):
+def test_a_trial_trains_every_fold_and_reports_the_cv(tmp_path, monkeypatch, capsys):
     root = make_dataset(tmp_path / "data", pages=2, size=(32, 48))
     for var, sub in [("WANDB_DIR", ""), ("WANDB_DATA_DIR", "d"), ("WANDB_CACHE_DIR", "c")]:
         monkeypatch.setenv(var, str(tmp_path / "wandb_home" / sub))
@@ -74,11 +74,11 @@ def test_a_trial_trains_every_fold_and_reports_cv_mean(tmp_path, monkeypatch, ca
         done = json.loads((experiment / f"fold{fold}" / "done.json").read_text())
         assert done["epochs_run"] == 1
     cv = json.loads((experiment / "cv.json").read_text())
-    assert trial.summary["cv_mean"] == pytest.approx(cv["cv_mean"], abs=1e-12)
+    assert trial.summary["cv"] == pytest.approx(cv["cv"], abs=1e-12)
     assert [trial.summary[f"fold{f}/score"] for f in range(3)] == pytest.approx(
         [f["score"] for f in cv["folds"]], abs=1e-12
     )
     assert trial.config["train"]["lr"] == 0.003
     assert trial.config["experiment"] == name
-    assert f"cv_mean {cv['cv_mean']:.4f}" in capsys.readouterr().out.splitlines()[-1]
+    assert f"cv {cv['cv']:.4f}" in capsys.readouterr().out.splitlines()[-1]
     assert (experiment / "plots" / "curves.png").is_file()

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pipeline.core.config import load_config
-from pipeline.core.evaluation import validate
+from pipeline.core.evaluation import evaluate
 from pipeline.core.models.checkpoint import model_from_checkpoint
 from pipeline.core.store import PairStore
 from pipeline.core.training import FoldTrainer
@@ -97,9 +97,8 @@ def test_best_checkpoint_is_the_best_validation_epoch(tiny):
     assert done["score"] == pytest.approx(min(scores))
     # best.pt reproduces the logged validation score through the inference path
     model = model_from_checkpoint(trainer.dir / "best.pt")
-    assert validate(trainer.predictor(model), store, trainer.val_indices).score == pytest.approx(
-        min(scores), abs=1e-9
-    )
+    again = evaluate(trainer.predictor(model), trainer.validation_images(), trainer.task)
+    assert again.summary["score"] == pytest.approx(min(scores), abs=1e-9)
 
 
 def test_resume_without_checkpoint_is_a_user_error(tiny):

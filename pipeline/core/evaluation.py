@@ -1,36 +1,29 @@
-"""Scoring restored images against their truth: per-image rows and their summaries, as
-validation, `infer` and `score` report them."""
+"""Scoring restored images against their truth, the one way validation, `infer` (out of fold
+and test) and `score` all do it: one row per image (`Task.score`), and summaries that average
+over images, as a leaderboard does. A fold's summary is the mean over its images; the CV is
+the mean over all out-of-fold images, not the mean of the folds' means (folds grouped by
+title differ in size); the fold means and their spread are reported beside it."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import metrics as M
-from .store import PairStore
-from .task import baseline, finite_mean, task_metrics
-from .tiling import TiledPredictor
+from .task import Task, finite_mean
 
 
 @dataclass
-class Validation:
-    score: float  # the leaderboard metric over the held-out images
-    y_mae: float
-    psnr: float
-    identity: float  # the leaderboard metric of submitting the scans unchanged
-    # The task's metrics (not descan): SSIM, the baseline's PSNR, the mean per-image gain.
-    ssim: float = math.nan
-    baseline_psnr: float = math.nan
-    gain: float = math.nan
-    per_image: list[dict[str, Any]] = field(default_factory=list)
-    triplets: list[tuple[str, np.ndarray]] = field(default_factory=list)
+class Evaluation:
+    """Per-image rows (with `stem`), their summary, and the first images side by side."""
 
-    def monitored(self, name: str) -> float:
-        return getattr(self, name)
+    rows: list[dict[str, Any]]
+    summary: dict[str, float]
+    triplets: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
 
 def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
@@ -39,47 +32,93 @@ def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
     return np.concatenate([img[::step, ::step] for img in images], axis=1)
 
 
-def validate(
-    predictor: TiledPredictor,
-    store: PairStore,
-    indices: list[int],
-    log_images: int = 0,
-    task: str = "descan",
-) -> Validation:
-    """Full held-out images through the inference path, scored after uint8 rounding. For a
-    task other than descan, psnr and ssim are the task's (Y with a `scale` border for sr,
-    RGB otherwise), beside the baseline's (input unchanged, or MATLAB bicubic)."""
-    rows, triplets = [], []
-    scale = store.scale
-    for n, i in enumerate(indices):
-        scan, clean = np.asarray(store.scan(i)), np.asarray(store.clean(i))
-        pred = predictor(scan)
-        base = baseline(scan, scale)
-        row = M.image_metrics(pred, clean)
-        row["identity_err"] = M.abs_error_of_means(base, clean)
-        row.update(task_metrics(pred, clean, base, task, scale))
-        row["stem"] = store.images[i].stem
-        rows.append(row)
-        if n < log_images:
-            triplets.append(
-                (f"{row['stem']}: scan | prediction | clean", side_by_side(base, pred, clean))
-            )
-    extra = {}
-    if task != "descan":
-        extra = {
+def summarize(rows: list[dict[str, Any]], task: Task) -> dict[str, float]:
+    """The mean over images of every metric the task reports: `score` (the leaderboard metric,
+    mean-Y MAE), `identity` (the same for the baseline), `y_mae`, `psnr` and, for the tasks
+    other than descan, `ssim`, `baseline_psnr`, `baseline_ssim` and `gain`. PSNR means skip
+    infinite values (a perfect image)."""
+    if not rows:
+        raise ValueError("nothing to summarize: no images")
+    out = {
+        "images": len(rows),
+        "score": float(np.mean([r["abs_err"] for r in rows])),
+        "identity": float(np.mean([r["identity_err"] for r in rows])),
+        "y_mae": float(np.mean([r["y_mae"] for r in rows])),
+        "psnr": finite_mean([r["psnr"] for r in rows]),
+    }
+    if task.reports_psnr_ssim:
+        out |= {
             "ssim": float(np.mean([r["ssim"] for r in rows])),
             "baseline_psnr": finite_mean([r["baseline_psnr"] for r in rows]),
+            "baseline_ssim": float(np.mean([r["baseline_ssim"] for r in rows])),
             "gain": finite_mean([r["gain"] for r in rows]),
         }
-    return Validation(
-        score=float(np.mean([r["abs_err"] for r in rows])),
-        y_mae=float(np.mean([r["y_mae"] for r in rows])),
-        psnr=finite_mean([r["psnr"] for r in rows]),
-        identity=float(np.mean([r["identity_err"] for r in rows])),
-        **extra,
-        per_image=rows,
-        triplets=triplets,
-    )
+    return out
+
+
+def baseline_value(summary: dict[str, float], task: Task) -> float:
+    """The baseline's value of the task's metric: the scans unchanged (identity) for the
+    leaderboard metric, the input's or bicubic's PSNR for the others."""
+    return summary["identity"] if task.is_competition else summary["baseline_psnr"]
+
+
+def score_images(
+    items: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    task: Task,
+    log_images: int = 0,
+) -> Evaluation:
+    """Score each (stem, prediction, input, truth) after uint8 rounding; the first
+    `log_images` come back as scan | prediction | clean triplets (for sr the scan's bicubic
+    upscale, the size of the others)."""
+    rows, triplets = [], []
+    for n, (stem, pred, scan, truth) in enumerate(items):
+        base = task.baseline(scan)
+        rows.append({"stem": stem, **task.score(pred, truth, base)})
+        if n < log_images:
+            triplets.append((f"{stem}: scan | prediction | clean", side_by_side(base, pred, truth)))
+    return Evaluation(rows, summarize(rows, task), triplets)
+
+
+def evaluate(
+    predict: Callable[[np.ndarray], np.ndarray],
+    items: Iterable[tuple[str, np.ndarray, np.ndarray]],
+    task: Task,
+    log_images: int = 0,
+    keep: Callable[[str, np.ndarray], None] | None = None,
+) -> Evaluation:
+    """Restore each (stem, input, truth) with `predict` and score it (`score_images`);
+    `keep(stem, prediction)` is called for each image, to write it."""
+
+    def predicted():
+        for stem, scan, truth in items:
+            pred = predict(scan)
+            if keep is not None:
+                keep(stem, pred)
+            yield stem, pred, scan, truth
+
+    return score_images(predicted(), task, log_images)
+
+
+def cv_summary(rows: list[dict[str, Any]], task: Task) -> dict[str, Any]:
+    """The CV of out-of-fold rows (each with its `fold`): `cv`, the task's metric over all the
+    images (what a leaderboard computes from the out-of-fold predictions), the other metrics
+    over all images, each fold's summary, and the mean and spread of the fold values."""
+    overall = summarize(rows, task)
+    folds = []
+    for fold in sorted({r["fold"] for r in rows}):
+        folds.append({"fold": fold, **summarize([r for r in rows if r["fold"] == fold], task)})
+    values = [f[task.metric] for f in folds]
+    return {
+        "task": task.kind,
+        "scale": task.scale,
+        "metric": task.metric,
+        "cv": overall[task.metric],
+        "baseline": baseline_value(overall, task),
+        **overall,
+        "fold_mean": float(np.mean(values)),
+        "fold_std": float(np.std(values)),
+        "folds": folds,
+    }
 
 
 def worst_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -105,3 +144,27 @@ def title_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for title, group in by_title.items()
     ]
     return sorted(table, key=lambda t: (-t["score"], t["title"]))
+
+
+def fold_line(fold: dict[str, Any], task: Task) -> str:
+    """One fold's out-of-fold summary, as `infer` prints it."""
+    if task.is_competition:
+        return (
+            f"fold {fold['fold']}: {fold['score']:.4f}  identity {fold['identity']:.4f}  "
+            f"({fold['images']} images, y_mae {fold['y_mae']:.3f}, psnr {fold['psnr']:.2f})"
+        )
+    return f"fold {fold['fold']}: {task.kind} {task.metrics_line(fold)}  ({fold['images']} images)"
+
+
+def cv_line(cv: dict[str, Any], task: Task) -> str:
+    """The CV as `infer` prints it: over all out-of-fold images, the folds' spread beside."""
+    folds = f"folds {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f}"
+    if task.is_competition:
+        return (
+            f"CV score (leaderboard metric over {cv['images']} out-of-fold images): "
+            f"{cv['cv']:.4f}   {folds}   identity (scans unchanged): {cv['identity']:.4f}"
+        )
+    return (
+        f"CV {task.kind} ({task.metric_names}, {cv['images']} out-of-fold images): "
+        f"{task.metrics_line(cv)}   {folds}"
+    )

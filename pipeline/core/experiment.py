@@ -28,14 +28,18 @@ from .imageio import read_rgb
 
 OOF_FLOATS = ("abs_err", "identity_err", "mean_y_pred", "mean_y_true", "y_mae", "psnr")
 
+# cv: the task's metric over all out-of-fold images; baseline: the same for the scans
+# unchanged (or bicubic); fold_std: the spread of the folds' values.
 LEADERBOARD_COLUMNS = [
     "experiment",
+    "task",
     "model",
     "params",
     "folds",
-    "cv_mean",
-    "cv_std",
-    "identity",
+    "images",
+    "cv",
+    "fold_std",
+    "baseline",
     "y_mae",
     "psnr",
     "wall_s",
@@ -268,8 +272,9 @@ def load_triplets(cfg: DictConfig, rows: list[dict[str, Any]]) -> list[Triplet]:
     """The images behind OOF rows: scan and clean from the patch store (exactly the pixels that
     were scored), the prediction from runs/<experiment>/pred/oof."""
     from .store import PairStore, store_dir  # here: the store is only needed for images
-    from .task import baseline
+    from .task import Task
 
+    task = Task.of(cfg)
     store = PairStore(store_dir(cfg))
     index = {rec.stem: i for i, rec in enumerate(store.images)}
     oof_dir = Experiment.of(cfg).oof_dir
@@ -281,6 +286,6 @@ def load_triplets(cfg: DictConfig, rows: list[dict[str, Any]]) -> list[Triplet]:
             )
         i = index[r["stem"]]
         pred = read_rgb(oof_dir / f"{r['stem']}.png")
-        scan = baseline(np.asarray(store.scan(i)), store.scale)
+        scan = task.baseline(np.asarray(store.scan(i)))
         triplets.append(Triplet(r, scan, pred, np.asarray(store.clean(i))))
     return triplets

@@ -61,7 +61,9 @@ def resolve_layout(cfg: DictConfig) -> str:
     train/scan is absent but some train/<sequence>/blur exists."""
     if cfg.data.layout != "auto":
         return cfg.data.layout
-    if cfg.task.kind != "deblur" or data_path(cfg, "train_scan").is_dir():
+    from .task import Task  # here: the task module imports torch
+
+    if not Task.of(cfg).reads_gopro or data_path(cfg, "train_scan").is_dir():
         return "pairs"
     train = Path(cfg.data.root) / "train"
     has_sequences = train.is_dir() and any((d / GOPRO_INPUT).is_dir() for d in train.iterdir())

@@ -32,7 +32,7 @@ def log_summary_run(cfg: DictConfig, plots: list[Path]) -> None:
         rows = worst_first(run.read_oof())
         folds = run.fold_table()
         tracker.summary(
-            {k: cv[k] for k in ("cv_mean", "cv_std", "identity", "y_mae", "psnr")}
+            {k: cv[k] for k in ("cv", "fold_mean", "fold_std", "identity", "y_mae", "psnr")}
             | {"folds": len(cv["folds"]), "images": len(rows)}
             | {f"fold{f['fold']}/score": f["score"] for f in cv["folds"]}
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,13 +27,14 @@ from .data import PatchDataset
 from .distributed import ShardSampler
 from .ema import ModelEMA
 from .errors import UserError
-from .evaluation import Validation, validate
+from .evaluation import Evaluation, evaluate
 from .experiment import Experiment
 from .losses import CompositeLoss, build_loss
 from .models.build import build_checked_model, model_args
 from .models.checkpoint import load_checkpoint, save_checkpoint
 from .progress import progress, say
 from .store import PairStore
+from .task import Task
 from .tiling import TiledPredictor
 from .tracking import Tracker
 
@@ -52,13 +52,11 @@ METRIC_COLUMNS = [
 # Beside those, for the tasks other than descan: SSIM, the baseline's PSNR (input unchanged,
 # or bicubic for sr) and the mean per-image PSNR gain over it.
 TASK_COLUMNS = ["val_ssim", "val_baseline_psnr", "val_gain"]
-# What `train.monitor` may name, and whether lower is better.
-MONITORS = {"score": True, "y_mae": True, "psnr": False, "ssim": False}
 
 
 def metric_columns(cfg: DictConfig) -> list[str]:
     """metrics.csv's columns: the descanning ones, plus the task's and the GAN's."""
-    extra = TASK_COLUMNS if cfg.task.kind != "descan" else []
+    extra = TASK_COLUMNS if Task.of(cfg).reports_psnr_ssim else []
     if cfg.gan.discriminator:
         from .gan import GAN_COLUMNS  # gan.py subclasses FoldTrainer
 
@@ -99,7 +97,9 @@ class FoldTrainer:
         self.experiment = Experiment.of(cfg)
         self.dir = self.experiment.fold_dir(fold)
         t = cfg.train
-        self.lower_is_better = MONITORS[t.monitor]
+        self.task = Task.of(cfg)
+        self.monitor = self.task.monitor(t.monitor)
+        self.lower_is_better = self.task.monitors[self.monitor]
 
         train_folds = [f for f in range(store.folds) if f != fold]
         self.val_indices = store.image_indices([fold])
@@ -187,7 +187,7 @@ class FoldTrainer:
             "model_args": model_args(self.cfg),
             "scale": self.cfg.task.scale,
             "bicubic_skip": self.cfg.model.bicubic_skip,
-            "task": self.cfg.task.kind,
+            "task": self.task.kind,
             "params": self.params,
             "fold": self.fold,
             "experiment": self.cfg.experiment,
@@ -339,18 +339,21 @@ class FoldTrainer:
             scale=self.cfg.task.scale,
         )
 
-    def _validate(self, log_images: int) -> Validation:
-        """Rank 0 validates; under torchrun the other ranks receive its numbers (not its
-        per-image rows and images), so every rank takes the same scheduler and stopping steps."""
+    def validation_images(self):
+        """(stem, scan, clean) of the fold's held-out images, from the store."""
+        for i in self.val_indices:
+            store = self.store
+            yield store.images[i].stem, np.asarray(store.scan(i)), np.asarray(store.clean(i))
+
+    def _validate(self, log_images: int) -> Evaluation:
+        """The fold's held-out images through `infer`'s path (one view), scored as `infer`
+        scores them. Rank 0 validates; under torchrun the other ranks receive its summary (not
+        its rows and images), so every rank takes the same scheduler and stopping steps."""
         val = None
         if distributed.is_main():
-            val = validate(
-                self.predictor(), self.store, self.val_indices, log_images, self.cfg.task.kind
-            )
-        summary = distributed.broadcast(
-            None if val is None else replace(val, per_image=[], triplets=[])
-        )
-        return val if val is not None else summary
+            val = evaluate(self.predictor(), self.validation_images(), self.task, log_images)
+        summary = distributed.broadcast(None if val is None else val.summary)
+        return val if val is not None else Evaluation([], summary)
 
     def _improved(self, value: float) -> bool:
         if self.best is None:
@@ -372,7 +375,8 @@ class FoldTrainer:
             val = self._validate(t.log_images if tracker else 0)
             self.epoch += 1
             self.seconds += time.perf_counter() - start
-            monitored = val.monitored(t.monitor)
+            v = val.summary
+            monitored = v[self.monitor]
             if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 self.scheduler.step(monitored)
             improved = self._improved(monitored)
@@ -385,11 +389,7 @@ class FoldTrainer:
                             **self._meta(),
                             "model": self.eval_model.state_dict(),
                             "epoch": self.epoch,
-                            "validation": {
-                                "score": val.score,
-                                "y_mae": val.y_mae,
-                                "psnr": val.psnr,
-                            },
+                            "validation": {k: v[k] for k in ("score", "y_mae", "psnr")},
                         },
                     )
             else:
@@ -399,14 +399,14 @@ class FoldTrainer:
                 "step": self.step,
                 "lr": self.optimizer.param_groups[0]["lr"],
                 "train_loss": train_loss,
-                "val_score": val.score,
-                "val_y_mae": val.y_mae,
-                "val_psnr": val.psnr,
-                "val_identity": val.identity,
+                "val_score": v["score"],
+                "val_y_mae": v["y_mae"],
+                "val_psnr": v["psnr"],
+                "val_identity": v["identity"],
                 "seconds": self.seconds,
-                "val_ssim": val.ssim,
-                "val_baseline_psnr": val.baseline_psnr,
-                "val_gain": val.gain,
+                "val_ssim": v.get("ssim"),
+                "val_baseline_psnr": v.get("baseline_psnr"),
+                "val_gain": v.get("gain"),
                 **losses,
             }
             row = {k: row[k] for k in self.columns}
@@ -427,24 +427,24 @@ class FoldTrainer:
                 tracker.log_triplets("val/triplets", val.triplets, step=self.step)
             say(
                 f"fold {self.fold} epoch {self.epoch}/{t.epochs}: loss {train_loss:.4f}  "
-                f"val score {val.score:.3f} (identity {val.identity:.3f})  "
-                f"y_mae {val.y_mae:.2f}  psnr {val.psnr:.2f}"
+                f"val score {v['score']:.3f} (identity {v['identity']:.3f})  "
+                f"y_mae {v['y_mae']:.2f}  psnr {v['psnr']:.2f}"
                 + (
-                    f" (baseline {val.baseline_psnr:.2f})  ssim {val.ssim:.4f}"
-                    if self.cfg.task.kind != "descan"
+                    f" (baseline {v['baseline_psnr']:.2f})  ssim {v['ssim']:.4f}"
+                    if self.task.reports_psnr_ssim
                     else ""
                 )
                 + self.epoch_note(losses)
                 + ("  *" if improved else "")
             )
             if self.epoch < t.epochs and self.finished():
-                say(f"fold {self.fold}: no better {t.monitor} in {t.patience} epochs, stopping")
+                say(f"fold {self.fold}: no better {self.monitor} in {t.patience} epochs, stopping")
         best_row = next(r for r in self.history if r["epoch"] == self.best_epoch)
         done = {
             "fold": self.fold,
             "best_epoch": self.best_epoch,
             "epochs_run": self.epoch,
-            "monitor": t.monitor,
+            "monitor": self.monitor,
             "score": best_row["val_score"],
             "y_mae": best_row["val_y_mae"],
             "psnr": best_row["val_psnr"],
