@@ -19,7 +19,7 @@ stage() {
 start=$SECONDS
 stage make_demo --if-needed "$@"
 stage prepare "$@"
-stage train "$@"
+stage train train.resume=auto "$@"
 stage infer "$@"
 stage export "$@"
 stage score "$@"

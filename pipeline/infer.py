@@ -12,14 +12,15 @@ from .core.evaluation import cv_line, cv_summary, fold_line
 from .core.experiment import Experiment
 from .core.inference import fold_models, predict_oof, predict_test
 from .core.models import count_params
+from .core.pairing import open_store
 from .core.report import report_experiment
-from .core.store import PairStore, store_dir
 from .core.task import Task
 from .core.tracking import git_commit
 from .core.training import resolve_device
 
 DESCRIPTION = """\
-Restore the test scans with the average of the folds' best models over the TTA views
+Restore the test scans with the average of the folds' models (train.select: each fold's
+final weights, or its best epoch's) over the TTA views
 (infer.tta, default all 8 dihedral views), tile by tile (infer.tile, infer.overlap) so memory
 does not grow with image size. Writes PNGs to runs/<experiment>/pred/test.
 
@@ -47,14 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     task, run = Task.of(cfg), Experiment.of(cfg)
     folds = fold_list(cfg.infer.folds, "infer.folds", cfg.prepare.folds)
     device = resolve_device(cfg.train.device)
-    models = fold_models(cfg, run, folds, device)
+    with run.locked(list(range(cfg.prepare.folds)), "infer"):
+        return _infer(cfg, task, run, folds, device, start)
+
+
+def _infer(cfg, task: Task, run: Experiment, folds: list[int], device, start: float) -> int:
+    store = open_store(cfg) if cfg.infer.oof else None
+    models = fold_models(cfg, run, folds, device, store)
     print(
         f"infer: {len(models)} fold model(s) x {len(cfg.infer.tta)} TTA view(s), "
         f"{cfg.infer.tile}px tiles on {device}"
     )
     summary = None
     if cfg.infer.oof:
-        rows = predict_oof(cfg, run, PairStore(store_dir(cfg)), models, device)
+        rows = predict_oof(cfg, run, store, models, device)
         run.write_oof(rows, ["stem", "title", "fold", *task.image_metrics])
         summary = {"experiment": cfg.experiment, "tta": list(cfg.infer.tta)}
         summary |= cv_summary(rows, task)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 from .core import cli
 from .core.errors import UserError
 from .core.folds import assign_folds, grouping, title_of
-from .core.pairing import resolve_layout, training_pairs
+from .core.imageio import read_rgb
+from .core.pairing import held_out_inputs, resolve_layout, training_pairs
+from .core.progress import progress
 from .core.store import build_store, fingerprint, store_dir
 
 MIN_PATCH = 16  # below this a 4-level U-Net has nothing left at its bottleneck
@@ -19,7 +23,14 @@ memory-mapped patch store under data.prepared, and assign k folds grouped by mag
 (the part of the stem before the first dot; by single image when the names carry fewer titles
 than folds, or with prepare.group=image). Patches are prepare.patch_size pixels, or the
 smallest image side when an image is smaller. Writes manifest.json with counts, sizes and
-folds. An up-to-date store is kept as it is.
+folds. An up-to-date store is kept as it is. The test inputs (data.root/test/scan, or the
+gopro layout's test/<sequence>/blur) are checked too: the folder exists, holds images, and
+each decodes as an 8-bit image, so a broken test set is found before the training.
+
+The store's folder name carries a hash of everything that shapes its content and folds (the
+data folder's full path, prepare.seed, prepare.group, the patch settings, the layout): other
+settings make another store, so re-preparing never changes the folds an experiment was
+trained on, and two datasets in folders of the same name never share a store.
 
 task.scale=S (task.kind=sr): train/scan holds the low-resolution inputs and train/clean the
 high-resolution targets, each exactly S times the input's size (an error names the file
@@ -27,6 +38,19 @@ otherwise); patches are counted in input pixels, the target patch is S times lar
 data.layout=gopro (or auto with task.kind=deblur and no train/scan): pairs are
 train/<sequence>/blur with train/<sequence>/sharp, named <sequence>.<frame>, and folds keep
 a sequence together."""
+
+
+def check_test_inputs(cfg) -> int:
+    """The test inputs `infer` will restore: their folder exists, holds images, and each
+    decodes as an 8-bit RGB image (found now, not after hours of training). Returns their
+    count."""
+    inputs = held_out_inputs(cfg)
+    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+        for _ in progress(
+            pool.map(read_rgb, inputs.values()), total=len(inputs), desc="check test", unit="img"
+        ):
+            pass
+    return len(inputs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             f"prepare: {smallest.scan.name} is {smallest.width}x{smallest.height}, smaller than "
             f"prepare.patch_size={p.patch_size}; using {patch_size}px patches"
         )
+    tests = check_test_inputs(cfg)
     stems = [pair.stem for pair in pairs]
     group = grouping(stems, p.folds, p.group)
     if group == "image" and p.group == "auto":
@@ -71,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.force and manifest_path.is_file():
         old = json.loads(manifest_path.read_text())
         if old.get("fingerprint") == settings["fingerprint"]:
-            print(f"prepare: {out} is up to date ({old['images']} pairs, {old['patches']} patches)")
+            print(
+                f"prepare: {out} is up to date ({old['images']} pairs, {old['patches']} patches); "
+                f"{tests} test inputs"
+            )
             return 0
     fold_of = assign_folds(stems, p.folds, p.seed, group)
     titles = {stem: title_of(stem) for stem in stems}
@@ -86,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"prepare: {manifest['images']} pairs ({', '.join(manifest['sizes'])}), "
         f"{manifest['patches']} patches of {patch_size}px -> {out}\n"
-        f"prepare: {folds}"
+        f"prepare: {folds}\n"
+        f"prepare: {tests} test inputs, each a readable 8-bit image"
     )
     return 0
 

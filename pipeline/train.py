@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import shlex
+import sys
+
 from .core import cli, distributed
-from .core.config import fold_list, to_yaml
-from .core.errors import UserError
+from .core.config import fold_list, to_dict, to_yaml, training_changes
+from .core.errors import Interrupted, UserError
 from .core.experiment import Experiment
 from .core.models.build import build_checked_model, build_discriminator
+from .core.pairing import open_store
 from .core.progress import say
-from .core.store import PairStore, store_dir
 from .core.tracking import Tracker
-from .core.training import fold_trainer, resolve_device
+from .core.training import FoldTrainer, fold_trainer, resolve_device
 
 DESCRIPTION = """\
 Train the configured model on each fold's training patches and validate it on the fold's
 full held-out images through the same tiled path as `infer`, scored with the leaderboard
-metric. Writes runs/<experiment>/fold<k>/{best.pt,last.pt,metrics.csv,done.json}.
+metric. Writes runs/<experiment>/fold<k>/{last.pt,best.pt,final.pt,metrics.csv,done.json}.
 
   train.fold=all|K     which folds (default all)
-  train.resume=true    continue each fold from its last.pt; finished folds are skipped
+  train.select         final (default): each fold contributes its last epoch's weights, so
+                       nothing is chosen on the held-out images and the CV is honest; best:
+                       the epoch with the best train.monitor on them (an optimistic CV)
+  train.time_budget=M  minutes per fold: the epochs that fit (estimated before training)
   model.max_params=N   parameter budget, checked before training (default 10,000,000)
   task.kind, task.scale  descan (default) | deblur | denoise | deflare | sr; for sr models
                        with a `scale` argument get task.scale, SRCNN/ARCNN a MATLAB-bicubic
@@ -32,6 +39,16 @@ metric. Writes runs/<experiment>/fold<k>/{best.pt,last.pt,metrics.csv,done.json}
                        lsgan); d_loss, g_adv, g_content go to metrics.csv; best.pt holds the
                        generator, last.pt the discriminator and its optimizer too
 
+Nothing trained is lost. An experiment whose folds hold checkpoints is not trained again
+unless asked: train.resume=true continues each fold from its last.pt, at the step it had
+reached (last.pt is written every epoch and every train.checkpoint_minutes), and keeps the
+finished ones; train.resume=auto (what run_all.sh passes) does the same and starts the folds
+that have none; train.overwrite=true trains them anew. A changed config under the same
+experiment name is refused (the config is recorded in runs/<experiment>/config.yaml).
+Ctrl-C saves last.pt and prints the command that continues. A NaN or infinite loss stops
+with an error; the files already written are kept. A second train or infer of the same
+folds stops with an error naming the process at work.
+
 Several GPUs or machines: torchrun --nproc_per_node N -m pipeline.train [key=value ...]
 trains with DistributedDataParallel (NCCL on GPUs, gloo on the CPU); train.batch_size is the
 global batch, split evenly over the N processes, so the same config trains the same way.
@@ -41,62 +58,130 @@ runs in one process.
 Weights & Biases logs offline to ./wandb unless wandb.mode or WANDB_MODE says otherwise."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    _, cfg = cli.parse_config(cli.stage_parser("pipeline.train", DESCRIPTION), argv)
-    _, params = build_checked_model(cfg)  # the budget error comes before any work
-    if cfg.gan.discriminator:
-        build_discriminator(cfg)  # and a bad discriminator name or argument
-    store = PairStore(store_dir(cfg))
-    if store.folds != cfg.prepare.folds:
+def resume_command(argv: list[str]) -> str:
+    """The command that continues this run: the same arguments, train.resume=true."""
+    kept = [a for a in argv if not a.startswith(("train.resume=", "train.overwrite="))]
+    return shlex.join(["python", "-m", "pipeline.train", *kept, "train.resume=true"])
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def check_history(cfg, run: Experiment, folds: list[int]) -> list[int]:
+    """What the experiment already holds, against what this run asks: the folds to continue.
+    Raises a UserError when going on would lose or mix trained folds."""
+    t = cfg.train
+    trained = [f for f in range(cfg.prepare.folds) if run.checkpoints(f)]
+    asked = [f for f in folds if f in trained]
+    if asked and not t.resume and not t.overwrite:
         raise UserError(
-            f"{store.root}: store has {store.folds} folds but prepare.folds={cfg.prepare.folds}; "
-            "run `python -m pipeline.prepare` with this config"
+            f"{run.root}: experiment '{cfg.experiment}' already has trained fold(s) "
+            f"{', '.join(map(str, asked))}; to go on: train.resume=true continues them, "
+            "train.overwrite=true trains them anew, or experiment=NAME starts another"
         )
-    folds = fold_list(cfg.train.fold, "train.fold", store.folds)
-    device = resolve_device(cfg.train.device)
-    run = Experiment.of(cfg)
-    if cfg.train.resume and not any(run.last(f).is_file() for f in folds):
+    if t.resume is True and not asked:
         raise UserError(
             f"train.resume=true but {run.root} holds no checkpoint of fold(s) "
             f"{', '.join(map(str, folds))}; check the experiment name or drop train.resume"
         )
+    others = [f for f in trained if f not in folds or not t.overwrite]
+    if others and run.config_path.is_file():
+        changes = training_changes(run.read_config(), to_dict(cfg), resuming=not t.overwrite)
+        if changes:
+            shown = "; ".join(f"{k}: {a} -> {b}" for k, a, b in changes[:3])
+            more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+            raise UserError(
+                f"{run.config_path}: experiment '{cfg.experiment}' was trained with other "
+                f"settings ({shown}{more}); name this one experiment=NAME, or retrain every "
+                "fold (train.fold=all) with train.overwrite=true"
+            )
+    return [] if t.overwrite else asked
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    _, cfg = cli.parse_config(cli.stage_parser("pipeline.train", DESCRIPTION), argv)
+    _, params = build_checked_model(cfg)  # the budget error comes before any work
+    if cfg.gan.discriminator:
+        build_discriminator(cfg)  # and a bad discriminator name or argument
+    store = open_store(cfg)
+    folds = fold_list(cfg.train.fold, "train.fold", store.folds)
+    device = resolve_device(cfg.train.device)
+    run = Experiment.of(cfg)
     threads = distributed.configure_threads()
     with distributed.session(device) as device:
-        distributed.agree(store.manifest["fingerprint"], f"{store.root}: store fingerprint")
-        world = distributed.world_size()
-        if distributed.is_main():
-            run.write_config(to_yaml(cfg))
-        where = f"{world} processes on {device.type}" if world > 1 else str(device)
-        say(
-            f"train: {cfg.model.name} ({params:,} parameters) on {where} "
-            f"({threads} CPU thread(s) each), folds {folds}"
-        )
-        for fold in folds:
-            trainer = fold_trainer(cfg, store, fold, device)
-            resume = cfg.train.resume and (trainer.dir / "last.pt").is_file()
-            distributed.agree(resume, f"{trainer.dir / 'last.pt'} found")
-            if resume:
-                trainer.resume()
-                state = "finished" if trainer.finished() else "resuming"
-                say(f"fold {fold}: {state} after epoch {trainer.epoch} (step {trainer.step})")
-            else:
-                if cfg.train.resume:
-                    say(f"fold {fold}: no checkpoint to resume, starting fresh")
-                trainer.fresh_start()
-            tracker = None
-            if distributed.is_main():
-                tracker = Tracker(cfg, name=f"{cfg.experiment}-fold{fold}", job_type="train")
-            try:
-                done = trainer.run(tracker)
-            finally:
-                if tracker is not None:
-                    tracker.finish()
-            say(
-                f"fold {fold}: best {cfg.train.monitor} at epoch {done['best_epoch']}: "
-                f"score {done['score']:.4f} (identity {done['identity']:.4f}), "
-                f"y_mae {done['y_mae']:.3f}, psnr {done['psnr']:.2f}"
+        distributed.agree(store.fingerprint, f"{store.root}: store fingerprint")
+        with run.locked(folds, "train") if distributed.is_main() else contextlib.nullcontext():
+            continuing = distributed.broadcast(
+                check_history(cfg, run, folds) if distributed.is_main() else None
             )
+            if distributed.is_main() and _config_changed(cfg, run):
+                run.write_config(to_yaml(cfg))
+            world = distributed.world_size()
+            where = f"{world} processes on {device.type}" if world > 1 else str(device)
+            say(
+                f"train: {cfg.model.name} ({params:,} parameters) on {where} "
+                f"({threads} CPU thread(s) each), experiment '{cfg.experiment}', folds {folds}"
+            )
+            estimated = False
+            for fold in folds:
+                trainer = fold_trainer(cfg, store, fold, device)
+                if fold in continuing and run.last(fold).is_file():
+                    trainer.resume()
+                    if trainer.finished() and run.final(fold).is_file() and run.read_done(fold):
+                        say(f"fold {fold}: finished: kept after epoch {trainer.epoch}")
+                        continue
+                    say(f"fold {fold}: resuming after epoch {trainer.epoch} (step {trainer.step})")
+                else:
+                    if fold in continuing:
+                        say(f"fold {fold}: no last.pt to resume, starting fresh")
+                    trainer.start()
+                    if not estimated:
+                        _estimate(cfg, trainer, len(folds))
+                        estimated = True
+                _train_fold(cfg, trainer, argv)
     return 0
+
+
+def _config_changed(cfg, run: Experiment) -> bool:
+    """Whether config.yaml should be (re)written: none yet, or training settings changed (a
+    resumed fold asked to train longer, folds trained anew). A rerun leaves it as it is."""
+    if not run.config_path.is_file():
+        return True
+    return bool(training_changes(run.read_config(), to_dict(cfg)))
+
+
+def _estimate(cfg, trainer: FoldTrainer, folds: int) -> None:
+    """The time an epoch and the run will take, from timed steps of the first fold."""
+    seconds = distributed.broadcast(trainer.epoch_seconds())  # every rank steps, rank 0 counts
+    budget = cfg.train.time_budget
+    plan = f"train.time_budget={budget:g} min: {trainer.epochs}" if budget else trainer.epochs
+    say(
+        f"train: about {seconds:.1f} s per epoch ({trainer.steps_per_epoch} steps of "
+        f"{cfg.train.batch_size} + validation), {plan} epoch(s) x {folds} fold(s): about "
+        f"{_minutes(seconds * trainer.epochs * folds)}"
+    )
+
+
+def _train_fold(cfg, trainer: FoldTrainer, argv: list[str]) -> None:
+    fold = trainer.fold
+    tracker = None
+    if distributed.is_main():
+        tracker = Tracker(cfg, name=f"{cfg.experiment}-fold{fold}", job_type="train")
+    try:
+        done = trainer.run(tracker)
+    except Interrupted as e:
+        raise Interrupted(f"{e}\nto continue: {resume_command(argv)}") from None
+    finally:
+        if tracker is not None:
+            tracker.finish()
+    line = f"fold {fold}: {done['select']} weights (epoch {done['epoch']}): "
+    line += f"score {done['score']:.4f} (identity {done['identity']:.4f}), "
+    line += f"y_mae {done['y_mae']:.3f}, psnr {done['psnr']:.2f}"
+    if done["select"] == "final":
+        line += f"; best epoch {done['best_epoch']}: score {done['best']['score']:.4f}"
+    say(line)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ from PIL import Image
 import pipeline  # noqa: F401  (first, so its OpenMP setting is in place before torch loads)
 
 REPO = Path(__file__).resolve().parents[1]
+# W&B stays off unless a test turns it on (offline, in a folder of its own): a stage run in
+# this process would otherwise set up W&B for every later test (run_tests.sh sets it too).
+os.environ.setdefault("WANDB_MODE", "disabled")
 
 
 @dataclass
@@ -100,3 +103,45 @@ def make_dataset(
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "data")
+
+
+def run_stage(main, *args: str) -> Result:
+    """A stage's main in this process, as its command line runs it (cli.run: user errors
+    become one `error:` line and exit code 2); stdout and stderr captured."""
+    import contextlib
+    import io
+
+    from pipeline.core import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            cli.run(lambda: main(list(args)))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+FAST = [
+    "prepare.patch_size=16",
+    "prepare.stride=16",
+    "model.name=dncnn",
+    "model.args.depth=3",
+    "model.args.channels=8",
+    "train.batch_size=4",
+    "train.checkpoint_minutes=0",
+    "infer.tta=[0]",
+    "infer.tile=32",
+    "infer.overlap=8",
+]
+
+
+def paths(tmp: Path, root: Path, experiment: str = "exp") -> list[str]:
+    """Overrides that keep every output of a run under `tmp`."""
+    return [
+        f"data.root={root}",
+        f"data.prepared={tmp / 'prepared'}",
+        f"runs={tmp / 'runs'}",
+        f"submissions={tmp / 'subs'}",
+        f"experiment={experiment}",
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -11,15 +10,21 @@ import pytest
 import torch
 
 from pipeline import bench
+from pipeline.bench.__main__ import main as bench_main
+from pipeline.bench.demo import bench_demo
+from pipeline.bench.loading import DecodeEverySample
+from pipeline.bench.training import make_trainer, trainer_step
+from pipeline.core.config import REPO_ROOT
+from pipeline.core.data import apply_dihedral
 from pipeline.core.errors import UserError
-from pipeline.core.models import build_model, list_models
+from pipeline.core.models import list_models
 from tests.conftest import assert_user_error, run_cli
 
 
 def test_quick_run_writes_every_number(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
     out = tmp_path / "bench.json"
-    assert bench.main(["--quick", "--no-demo", "--json", str(out), "model.args.base=4"]) == 0
+    assert bench_main(["--quick", "--no-demo", "--json", str(out), "model.args.base=4"]) == 0
     result = json.loads(out.read_text())
     for key in ("loader_speedup_256", "tta8_cost_ratio", "tiled_peak_mem_ratio_16mp_1mp"):
         assert isinstance(result[key], float) and result[key] > 0, key
@@ -49,9 +54,9 @@ def test_the_baseline_decodes_and_crops_both_images_alike(tmp_path: Path):
     pairs = bench.write_pairs(tmp_path, 1, 64)
     scan_full = np.asarray(bench.cv2.imread(str(pairs[0].scan)))[..., ::-1]
     clean_full = np.asarray(bench.cv2.imread(str(pairs[0].clean)))[..., ::-1]
-    dataset = bench.DecodeEverySample(pairs, 16)
-    for _ in range(5):
-        scan, clean = (t.numpy().transpose(1, 2, 0) for t in dataset[0])
+    dataset = DecodeEverySample(pairs, 16)
+    for draw in range(5):
+        scan, clean = (t.numpy().transpose(1, 2, 0) for t in dataset[(draw, 0)])
         # Find the window by undoing each of the 8 dihedral transforms on the scan crop.
         found = [
             (y, x)
@@ -60,48 +65,48 @@ def test_the_baseline_decodes_and_crops_both_images_alike(tmp_path: Path):
             for y in range(49)
             for x in range(49)
             if np.array_equal(
-                bench.apply_dihedral(scan_full[y : y + 16, x : x + 16], mirror, turns), scan
+                apply_dihedral(scan_full[y : y + 16, x : x + 16], mirror, turns), scan
             )
             and np.array_equal(
-                bench.apply_dihedral(clean_full[y : y + 16, x : x + 16], mirror, turns), clean
+                apply_dihedral(clean_full[y : y + 16, x : x + 16], mirror, turns), clean
             )
         ]
         assert found, "the scan and clean crops are not the same window of their images"
 
 
-def test_training_step_variants_take_the_same_step():
-    torch.manual_seed(0)
-    model = build_model("resunet", base=4, norm="none")
-    initial = copy.deepcopy(model.state_dict())
+def test_the_timed_step_is_the_trainers_and_its_variants_take_the_same_step(tmp_path: Path):
+    """The benchmark times FoldTrainer.train_step itself (loss, clipping, EMA, schedule): two
+    of its steps move the weights and the EMA exactly as two steps of the trainer do, and the
+    channels_last + compiled variant takes the same steps."""
     cpu = torch.device("cpu")
+    overrides = ["train.ema=0.9", "train.grad_clip=0.5"]
     gen = torch.Generator().manual_seed(1)
     scan, clean = (torch.rand(2, 3, 32, 32, generator=gen) for _ in range(2))
 
-    def two_steps(**variant) -> tuple[float, dict]:
-        m = copy.deepcopy(model)
-        step = bench.make_step(m, cpu, **variant)
-        losses = [float(step(scan, clean)) for _ in range(2)]
-        return losses[-1], m.state_dict()
+    def two_steps(**variant) -> tuple[float, dict, dict]:
+        trainer = make_trainer("arcnn", None, overrides, tmp_path, cpu)
+        step = trainer_step(trainer, **variant)
+        losses = [step(scan, clean)["train_loss"] for _ in range(2)]
+        return losses[-1], trainer.model.state_dict(), trainer.ema.module.state_dict()
 
-    loss, weights = two_steps()
-    for variant, tol in (
-        ({"channels_last": True, "compile": "eager"}, 1e-5),
-        ({"amp": True}, 0.02),
-    ):
-        v_loss, v_weights = two_steps(**variant)
+    reference = make_trainer("arcnn", None, overrides, tmp_path, cpu)
+    initial = {k: v.clone() for k, v in reference.model.state_dict().items()}
+    for _ in range(2):
+        loss = reference.train_step(scan, clean)["train_loss"]
+    assert reference.ema is not None and reference.step == 0  # train_step alone: no counters
+    for variant, tol in (({}, 0.0), ({"channels_last": True, "compile": "eager"}, 1e-4)):
+        v_loss, weights, ema = two_steps(**variant)
         assert v_loss == pytest.approx(loss, rel=tol, abs=tol), variant
-        for name, value in weights.items():
-            moved = (value - initial[name]).abs().max()
-            assert moved > 1e-4 and (v_weights[name] - initial[name]).abs().max() > 1e-4, name
-            if tol < 1e-3:
-                assert torch.allclose(v_weights[name], value, atol=tol), (variant, name)
+        for name, value in reference.model.state_dict().items():
+            assert (value - initial[name]).abs().max() > 1e-4, name  # the step moved it
+            assert torch.allclose(weights[name], value, atol=tol), (variant, name)
+        for name, value in reference.ema.module.state_dict().items():
+            assert torch.allclose(ema[name], value, atol=tol), (variant, name)
 
 
 def test_a_failing_demo_stage_is_reported_by_name(tmp_path: Path):
     with pytest.raises(UserError, match=r"stage make_demo failed: error: train\.epochs"):
-        bench.bench_demo(
-            str(bench.REPO_ROOT / "configs" / "demo.yaml"), ["train.epochs=0"], tmp_path
-        )
+        bench_demo(str(REPO_ROOT / "configs" / "demo.yaml"), ["train.epochs=0"], tmp_path)
 
 
 def test_json_into_a_missing_folder_is_a_user_error(tmp_path: Path):

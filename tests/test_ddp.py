@@ -114,7 +114,7 @@ def test_two_processes_train_like_one_and_hold_identical_weights(tmp_path: Path)
     single = FoldTrainer(
         load_config(None, [*first, "experiment=one"]), store, 0, torch.device("cpu")
     )
-    single.fresh_start()
+    single.start()
     single.run()
     single = FoldTrainer(
         load_config(None, [*resumed, "experiment=one"]), store, 0, torch.device("cpu")

@@ -111,20 +111,37 @@ def test_run_all_sh_takes_a_config_and_overrides(tmp_path: Path):
         "infer.tta=[0]",
     ]
     assert run_cli("pipeline.make_demo", "--config", str(config), *overrides).code == 0
-    proc = subprocess.run(
-        ["bash", str(REPO / "run_all.sh"), str(config), *overrides],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "WANDB_MODE": "disabled"},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    def run_all() -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            ["bash", str(REPO / "run_all.sh"), str(config), *overrides],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "WANDB_MODE": "disabled"},
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc
+
+    proc = run_all()
     assert "make_demo: " in proc.stdout and "is up to date" in proc.stdout
     assert "train: dncnn (" in proc.stdout  # the config file's model, not the demo's
-    lines = proc.stdout.splitlines()
-    cv = json.loads((tmp_path / "runs" / "tiny_exp" / "cv.json").read_text())
+    # the config file's experiment on another dataset than the file's: named after both
+    run = tmp_path / "runs" / "tiny_exp-demo"
+    cv = json.loads((run / "cv.json").read_text())
     assert any(
-        line.startswith(f"tiny_exp: CV {cv['cv']:.4f}") and "identity" in line for line in lines
+        line.startswith(f"tiny_exp-demo: CV {cv['cv']:.4f}") and "identity" in line
+        for line in proc.stdout.splitlines()
     )
     submission = (tmp_path / "submissions" / "submission.csv").read_text().splitlines()
     assert submission[0] == "Image File,Y Channel Value" and len(submission) == 3
+
+    # Run again on the finished experiment: the folds are kept as they are, inference and
+    # scoring run again and give the same CV.
+    folds = {p: p.read_bytes() for p in sorted(run.glob("fold*/*")) if p.is_file()}
+    again = run_all()
+    assert [f"fold {k}: finished: kept after epoch 1" in again.stdout for k in range(3)] == [
+        True
+    ] * 3
+    assert {p: p.read_bytes() for p in folds} == folds
+    assert json.loads((run / "cv.json").read_text())["cv"] == cv["cv"]

@@ -15,7 +15,7 @@ from skimage.registration import phase_cross_correlation
 from torch.utils.data import DataLoader
 
 from pipeline.core.config import SynthConfig, load_config, synth_ranges
-from pipeline.core.data import PatchDataset
+from pipeline.core.data import EpochDraws, PatchDataset
 from pipeline.core.errors import UserError
 from pipeline.core.imageio import read_rgb
 from pipeline.core.metrics import abs_error_of_means
@@ -349,7 +349,7 @@ def store(tmp_path: Path) -> PairStore:
 
 
 def _samples(dataset: PatchDataset) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [tuple(t.numpy() for t in dataset[i]) for i in range(len(dataset))]
+    return [tuple(t.numpy() for t in dataset[(i, i)]) for i in range(len(dataset))]
 
 
 def test_synthetic_p_replaces_that_share_of_scans_and_no_clean(store: PairStore):
@@ -368,7 +368,7 @@ def test_synthetic_p_replaces_that_share_of_scans_and_no_clean(store: PairStore)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(real, off, strict=True))
 
 
-def test_synthetic_scans_depend_on_seed_epoch_and_index_not_on_workers(store: PairStore):
+def test_synthetic_scans_depend_on_seed_epoch_and_draw_not_on_workers(store: PairStore):
     rows = store.patch_rows([0, 1])
     dataset = PatchDataset(store, rows, 32, seed=2, synthetic_p=1.0, synth_ranges=PRESETS["light"])
     first = _samples(dataset)
@@ -376,7 +376,8 @@ def test_synthetic_scans_depend_on_seed_epoch_and_index_not_on_workers(store: Pa
     dataset.set_epoch(1)
     other_epoch = _samples(dataset)
     assert not np.array_equal(first[0][0], other_epoch[0][0])
-    loaders = [DataLoader(dataset, batch_size=4, num_workers=n) for n in (0, 2)]
+    draws = EpochDraws(len(dataset), len(dataset), seed=2, epoch=1)
+    loaders = [DataLoader(dataset, batch_size=4, sampler=draws, num_workers=n) for n in (0, 2)]
     batches = [torch.cat([scan for scan, _ in loader]) for loader in loaders]
     assert torch.equal(batches[0], batches[1])
 
@@ -399,7 +400,7 @@ def test_training_with_synthetic_scans_validates_on_the_real_scans(tmp_path: Pat
     assert trainer.dataset.synth_ranges == PRESETS["newspaper"]
     val_images = set(store.image_indices([0]))
     assert val_images.isdisjoint(int(i) for i in trainer.dataset.rows[:, 0])
-    trainer.fresh_start()
+    trainer.start()
     trainer.run()
     identity = np.mean(
         [

@@ -125,7 +125,7 @@ def test_sr_crops_are_taken_at_matching_coordinates(tmp_path: Path):
     data = PatchDataset(store, store.patches, 16, False, False, False, jitter=3)
     checked = 0
     for i in range(len(data)):
-        lr, hr = (t.numpy().transpose(1, 2, 0) for t in data[i])
+        lr, hr = (t.numpy().transpose(1, 2, 0) for t in data[(i, i)])
         assert lr.shape == (16, 16, 3) and hr.shape == (48, 48, 3)
         # Away from the crop's border (the bicubic kernel reads 2 LR pixels around), the HR
         # crop shrunk by MATLAB bicubic is the LR crop, bit for bit.
@@ -225,7 +225,7 @@ def _gan_trainer(tmp_path: Path, extra: list[str]) -> FoldTrainer:
     cfg = load_config(None, overrides)
     store = PairStore(next((tmp_path / "prepared").iterdir()))
     trainer = fold_trainer(cfg, store, 0, torch.device("cpu"))
-    trainer.fresh_start()
+    trainer.start()
     return trainer
 
 
@@ -332,7 +332,9 @@ def test_every_system_config_runs_end_to_end(tmp_path: Path, name: str, monkeypa
         assert stage.main(["--config", config, *overrides]) in (0, None), stage.__name__
     out = capsys.readouterr().out
     cfg = load_config(config, overrides)
-    run = tmp_path / "runs" / name
+    # another dataset than the config's: an experiment of its own, named after both
+    assert cfg.experiment == f"{name}-data"
+    run = tmp_path / "runs" / cfg.experiment
     rows = read_csv(run / "fold0" / "metrics.csv")
     assert len(rows) == 1
     keys = ["train_loss", "val_psnr", "val_score"]
@@ -347,12 +349,12 @@ def test_every_system_config_runs_end_to_end(tmp_path: Path, name: str, monkeypa
     preds = sorted((run / "pred" / "test").glob("*.png"))
     assert len(preds) == 2
     if cfg.task.kind == "descan":
-        assert (tmp_path / "subs" / f"{name}.csv").is_file() and "test " in out
+        assert (tmp_path / "subs" / f"{cfg.experiment}.csv").is_file() and "test " in out
     else:
         assert not (tmp_path / "subs").exists()
         assert 0 < cv["psnr"] < 100 and 0 < cv["ssim"] <= 1
         assert cv["gain"] == pytest.approx(cv["psnr"] - cv["baseline_psnr"], abs=1e-6)
-        assert f"{name}: test (" in out and "gain" in out
+        assert f"{cfg.experiment}: test (" in out and "gain" in out
         from PIL import Image
 
         side = 64 - 64 % cfg.task.scale

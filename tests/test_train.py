@@ -55,12 +55,12 @@ def _rows(path: Path) -> list[dict]:
 def test_resume_continues_from_the_saved_step(tiny, monkeypatch):
     cfg, store, overrides = tiny
     full = FoldTrainer(cfg, store, 0, torch.device("cpu"))
-    full.fresh_start()
+    full.start()
     full.run()
 
     cfg_b = load_config(None, [*overrides, "experiment=interrupted"])
     first = FoldTrainer(cfg_b, store, 0, torch.device("cpu"))
-    first.fresh_start()
+    first.start()
     calls = {"n": 0}
     original = FoldTrainer._train_epoch
 
@@ -86,19 +86,27 @@ def test_resume_continues_from_the_saved_step(tiny, monkeypatch):
     assert [r["epoch"] for r in _rows(full.dir / "metrics.csv")] == ["1", "2", "3"]
 
 
-def test_best_checkpoint_is_the_best_validation_epoch(tiny):
-    cfg, store, _ = tiny
+@pytest.mark.parametrize("select", ["final", "best"])
+def test_best_and_final_checkpoints_hold_what_their_rows_say(tiny, select):
+    cfg, store, overrides = tiny
+    cfg = load_config(None, [*overrides, f"train.select={select}"])
     trainer = FoldTrainer(cfg, store, 1, torch.device("cpu"))
-    trainer.fresh_start()
+    trainer.start()
     done = trainer.run()
     rows = _rows(trainer.dir / "metrics.csv")
     scores = [float(r["val_score"]) for r in rows]
     assert done["best_epoch"] == 1 + scores.index(min(scores))
-    assert done["score"] == pytest.approx(min(scores))
-    # best.pt reproduces the logged validation score through the inference path
-    model = model_from_checkpoint(trainer.dir / "best.pt")
-    again = evaluate(trainer.predictor(model), trainer.validation_images(), trainer.task)
-    assert again.summary["score"] == pytest.approx(min(scores), abs=1e-9)
+    assert done["best"]["score"] == pytest.approx(min(scores))
+    assert done["final"]["score"] == pytest.approx(scores[-1])
+    # done.json's score is the selected weights': nothing chosen on the held-out images
+    # unless train.select=best asks for it
+    chosen = min(scores) if select == "best" else scores[-1]
+    assert done["select"] == select and done["score"] == pytest.approx(chosen)
+    # each checkpoint reproduces its logged validation score through the inference path
+    for name, expected in (("best.pt", min(scores)), ("final.pt", scores[-1])):
+        model = model_from_checkpoint(trainer.dir / name)
+        again = evaluate(trainer.predictor(model), trainer.validation_images(), trainer.task)
+        assert again.summary["score"] == pytest.approx(expected, abs=1e-9), name
 
 
 def test_resume_without_checkpoint_is_a_user_error(tiny):

@@ -11,7 +11,7 @@ from typing import NoReturn
 from omegaconf import DictConfig
 
 from .config import DEFAULT_CONFIG, load_config
-from .errors import UserError
+from .errors import Interrupted, UserError
 from .progress import close_all
 
 CONFIG_EPILOG = (
@@ -66,6 +66,10 @@ def run(main: Callable[[], int | None]) -> NoReturn:
         close_all()
         print(f"error: {e}", file=sys.stderr)
         code = 2
+    except Interrupted as e:
+        close_all()
+        print(str(e), file=sys.stderr)
+        code = 130
     except KeyboardInterrupt:
         close_all()
         print("error: interrupted", file=sys.stderr)

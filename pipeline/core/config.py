@@ -105,8 +105,23 @@ class TrainConfig:
     # metric (score for descan, psnr for the others). psnr and ssim follow the task: Y with a
     # `scale` border crop for sr, RGB otherwise (descan: RGB PSNR, no ssim)
     monitor: str = ""
-    patience: int = 10  # early stopping, epochs without a better validation score; 0: off
-    resume: bool = False  # continue each fold from its last checkpoint
+    # early stopping, epochs without a better validation score; 0: off. It stops on the
+    # held-out images, so it needs select=best (and its CV is then optimistic)
+    patience: int = 0
+    # The weights each fold contributes: final (the last epoch's, or its EMA: nothing is chosen
+    # on the held-out images, so the CV is honest) | best (the epoch with the best monitor on
+    # the held-out images: its CV is optimistic; see the README's "Which CV to trust")
+    select: str = "final"
+    # Minutes of training per fold; 0: train.epochs. With a budget the number of epochs is
+    # what fits (estimated from timed steps before training), so the schedule and the EMA
+    # run their whole course and experiments compare at equal compute.
+    time_budget: float = 0.0
+    # An experiment whose folds hold checkpoints: false refuses to train it again, true
+    # continues each fold from its last.pt (a finished fold is kept), auto does the same and
+    # starts the folds that have none (run_all.sh); overwrite=true trains them anew.
+    resume: Any = False
+    overwrite: bool = False
+    checkpoint_minutes: float = 10.0  # last.pt is also saved inside an epoch this often; 0: off
     num_workers: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     seed: int = 42
@@ -262,7 +277,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if not isinstance(from_file, DictConfig):
         raise UserError(f"{path}: a config must be a mapping of keys to values")
     cfg = _merge(cfg, from_file, str(path))
-    file_model = cfg.model.name
+    file_model, file_root = cfg.model.name, cfg.data.root
     arg_overrides = []
     for item in overrides or []:
         if "=" not in item or item.startswith("="):
@@ -280,11 +295,20 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         cfg.model.args = {}
         for item, dotlist in arg_overrides:
             cfg = _merge(cfg, dotlist, f"override '{item}'")
+    named = any(item.split("=", 1)[0].strip() == "experiment" for item in overrides or [])
     if not cfg.experiment:
         cfg.experiment = path.stem
+    if Path(cfg.data.root).resolve() != Path(file_root).resolve() and not named:
+        # Another dataset than the config file's: an experiment of its own, so its folds and
+        # submission never land on the file's experiment (the demo's, say).
+        cfg.experiment = f"{cfg.experiment}-{_slug(Path(cfg.data.root).resolve().name)}"
     validate(cfg)
     OmegaConf.set_readonly(cfg, True)
     return cfg
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "data"
 
 
 def _check(ok: bool, key: str, message: str) -> None:
@@ -342,6 +366,31 @@ def validate(cfg: DictConfig) -> None:
     _check(0 <= t.ema < 1, "train.ema", f"must be in [0, 1), got {t.ema}")
     _check(t.grad_clip >= 0, "train.grad_clip", f"must be >= 0, got {t.grad_clip}")
     _check(t.patience >= 0, "train.patience", f"must be >= 0, got {t.patience}")
+    _check(
+        t.select in ("final", "best"), "train.select", f"expected final or best, got '{t.select}'"
+    )
+    _check(
+        t.patience == 0 or t.select == "best",
+        "train.patience",
+        "early stopping picks the epoch on the held-out images; it needs train.select=best "
+        "(whose CV is then optimistic), or train.patience=0",
+    )
+    _check(t.time_budget >= 0, "train.time_budget", f"must be >= 0 minutes, got {t.time_budget}")
+    _check(
+        t.resume in (True, False, "auto"),
+        "train.resume",
+        f"expected true, false or auto, got '{t.resume}'",
+    )
+    _check(
+        not (t.overwrite and t.resume is True),
+        "train.overwrite",
+        "train.overwrite=true trains the folds anew; it cannot go with train.resume=true",
+    )
+    _check(
+        t.checkpoint_minutes >= 0,
+        "train.checkpoint_minutes",
+        f"must be >= 0 (0: at the end of each epoch only), got {t.checkpoint_minutes}",
+    )
     _check(t.num_workers >= 0, "train.num_workers", f"must be >= 0, got {t.num_workers}")
     _check(
         len(i.tta) > 0 and all(0 <= v < 8 for v in i.tta),
@@ -482,4 +531,41 @@ def config_diff(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, An
         (key, fa.get(key, MISSING), fb.get(key, MISSING))
         for key in sorted(fa.keys() | fb.keys())
         if key not in IDENTITY_KEYS and fa.get(key, MISSING) != fb.get(key, MISSING)
+    ]
+
+
+# Keys that do not change what a fold learns: where files go, how a run goes, what infer does.
+RUN_KEYS = (
+    "experiment",
+    "runs",
+    "submissions",
+    "data.prepared",
+    "data.test_scan",
+    "data.test_truth",
+    "data.sample_submission",
+    "train.fold",
+    "train.resume",
+    "train.overwrite",
+    "train.device",
+    "train.num_workers",
+    "train.log_images",
+    "train.checkpoint_minutes",
+    "train.amp",
+)
+RUN_SECTIONS = ("demo.", "infer.", "export.", "wandb.", "plots.", "kaggle.")
+# What a resumed fold may change: it trains on, for longer or shorter.
+RESUMABLE_KEYS = ("train.epochs", "train.patience", "train.time_budget")
+
+
+def training_changes(
+    recorded: dict[str, Any], current: dict[str, Any], resuming: bool = False
+) -> list[tuple[str, Any, Any]]:
+    """The settings that would make folds trained with `recorded` and with `current` different
+    models (config_diff without the run keys; with `resuming`, without what a resumed fold may
+    change too)."""
+    skip = RUN_KEYS + (RESUMABLE_KEYS if resuming else ())
+    return [
+        (k, a, b)
+        for k, a, b in config_diff(recorded, current)
+        if k not in skip and not k.startswith(RUN_SECTIONS)
     ]

@@ -1,12 +1,15 @@
-"""Training samples: patches sliced from the prepared store, with paired dihedral augmentation
-and, optionally, synthetic scans of the clean patches in place of the real ones."""
+"""Training samples: the epoch's sequence of draws, patches sliced from the prepared store for
+each draw, paired dihedral augmentation and, optionally, synthetic scans of the clean patches
+in place of the real ones."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from .store import PairStore
 from .synth import Ranges, sample_params, simulate_scan
@@ -51,8 +54,11 @@ class PatchDataset(Dataset):
     never written; the trainer gives this dataset training rows only, so validation and test
     images are never replaced.
 
-    Randomness comes from (seed, epoch, index), so a sample does not depend on the number of
-    workers or on the order batches are drawn in, and a resumed run sees the same data.
+    Items are (draw, row): the draw's position in the epoch's sequence (EpochDraws) and the
+    patch row it drew. Randomness comes from (seed, epoch, draw), so a patch drawn twice in
+    one epoch gets two different jitters, transforms and synthetic scans, and a sample does
+    not depend on the number of workers or processes or on the order batches are fetched in;
+    a resumed run sees the same data.
     """
 
     def __init__(
@@ -110,18 +116,44 @@ class PatchDataset(Dataset):
         params = sample_params(self.synth_ranges, rng)
         return simulate_scan(np.ascontiguousarray(clean), params, rng, back=back)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        draw, row = item
         p = self.patch
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        image, y, x = self._position(index, rng)
+        rng = np.random.default_rng([self.seed, self.epoch, draw])
+        image, y, x = self._position(row, rng)
         scan = self.store.scan(image)[y : y + p, x : x + p]
         clean = self._clean_patch(image, y, x)
         if self.synthetic_p > 0:
             # A generator of its own, so synthetic scans change the scans and nothing else:
             # the patches and their transforms stay those of synthetic_p = 0.
-            synth_rng = np.random.default_rng([self.seed, self.epoch, index, SYNTH_STREAM])
+            synth_rng = np.random.default_rng([self.seed, self.epoch, draw, SYNTH_STREAM])
             if synth_rng.random() < self.synthetic_p:
                 scan = self._synthetic_scan(clean, synth_rng)
         mirror, turns = self.choices[rng.integers(len(self.choices))]
         pair = [apply_dihedral(a, mirror, turns) for a in (scan, clean)]
         return tuple(torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in pair)
+
+
+def draw_order(rows: int, samples: int, seed: int, epoch: int) -> np.ndarray:
+    """The patch rows an epoch draws, in order: shuffles of all the rows one after another
+    (every patch once before any twice), cut to `samples`; a function of (seed, epoch)."""
+    rng = np.random.default_rng([seed, epoch])
+    rounds = -(-samples // rows)
+    return np.concatenate([rng.permutation(rows) for _ in range(rounds)])[:samples]
+
+
+class EpochDraws(Sampler[tuple[int, int]]):
+    """The epoch's (draw, row) items from draw `start` on: a resumed run skips the draws it
+    has trained on without loading them. Every process draws the same sequence (ShardSampler
+    deals it out)."""
+
+    def __init__(self, rows: int, samples: int, seed: int, epoch: int, start: int = 0) -> None:
+        self.order = draw_order(rows, samples, seed, epoch)
+        self.start = start
+
+    def __len__(self) -> int:
+        return max(0, len(self.order) - self.start)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for draw in range(self.start, len(self.order)):
+            yield draw, int(self.order[draw])

@@ -128,6 +128,17 @@ def mean(value: float) -> float:
     return float(sum(values) / len(values))
 
 
+def any_rank(flag: bool) -> bool:
+    """True on every rank when `flag` is true on any (a stop one rank was asked for)."""
+    if not is_distributed():
+        return flag
+    on_gpu = dist.get_backend() == "nccl"  # NCCL reduces CUDA tensors only
+    device = torch.device("cuda", torch.cuda.current_device()) if on_gpu else None
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def agree(value: Any, what: str) -> None:
     """Fail on a rank whose `value` differs from rank 0's: every node must see the same files
     (the prepared store, the run folder), which across machines means a shared filesystem."""

@@ -1,7 +1,8 @@
 """runs/<experiment>/: every file an experiment writes, where it lives and how it is read back.
 
   config.yaml        the resolved config the folds were trained with
-  fold<k>/           last.pt, best.pt, metrics.csv (one row per epoch), done.json
+  fold<k>/           last.pt, best.pt, final.pt, metrics.csv (one row per epoch), done.json
+  .lock-fold<k>      held while a stage works on fold k (pid, host, stage)
   pred/test/         the restored test images; pred/oof/ each fold's held-out training images
   cv.json            the CV summary; oof_scores.csv one row per out-of-fold image
   plots/             curves.png, errors.png, worst.png
@@ -12,10 +13,16 @@ CSVs under `submissions`. Every stage, the plots, the W&B summary run, the noteb
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import shutil
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import UserError
-from .fsutil import write_text
+from .fsutil import write_error, write_text
 from .imageio import read_rgb
 
 OOF_FLOATS = ("abs_err", "identity_err", "mean_y_pred", "mean_y_true", "y_mae", "psnr")
@@ -83,6 +90,28 @@ class Experiment:
     def last(self, fold: int) -> Path:
         return self.fold_dir(fold) / "last.pt"
 
+    def final(self, fold: int) -> Path:
+        return self.fold_dir(fold) / "final.pt"
+
+    def weights(self, fold: int, select: str) -> Path:
+        """The weights a fold contributes: final.pt or best.pt (train.select)."""
+        return self.final(fold) if select == "final" else self.best(fold)
+
+    def checkpoints(self, fold: int) -> list[Path]:
+        """The checkpoints the fold holds (a trained or partly trained fold has some)."""
+        paths = (self.last(fold), self.best(fold), self.final(fold))
+        return [p for p in paths if p.is_file()]
+
+    def clear_fold(self, fold: int) -> None:
+        """Empty the fold's folder for a fresh start (the caller has the user's leave)."""
+        d = self.fold_dir(fold)
+        try:
+            if d.exists():
+                shutil.rmtree(d)
+            d.mkdir(parents=True)
+        except OSError as e:
+            raise write_error(d, e) from None
+
     def metrics_path(self, fold: int) -> Path:
         return self.fold_dir(fold) / "metrics.csv"
 
@@ -112,6 +141,54 @@ class Experiment:
     @property
     def leaderboard_path(self) -> Path:
         return self.runs / "leaderboard.csv"
+
+    def lock_path(self, fold: int) -> Path:
+        return self.root / f".lock-fold{fold}"
+
+    @contextlib.contextmanager
+    def locked(self, folds: list[int], stage: str) -> Iterator[None]:
+        """Hold the locks of `folds` for the block: a second stage that needs any of them
+        stops with an error naming the holder (folds trained by separate jobs, one fold each,
+        do not clash). A lock left by a process that is gone is taken over, with a line."""
+        taken: list[Path] = []
+        try:
+            for fold in folds:
+                taken.append(self._lock(fold, stage))
+            yield
+        finally:
+            for path in taken:
+                path.unlink(missing_ok=True)
+
+    def _lock(self, fold: int, stage: str) -> Path:
+        path = self.lock_path(fold)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "stage": stage}
+        me["since"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise write_error(self.root, e) from None
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = _read_lock(path)
+                if holder is not None and _alive(holder):
+                    raise UserError(
+                        f"{self.root}: fold {fold} is in use by {holder.get('stage', '?')} "
+                        f"(pid {holder.get('pid')} on {holder.get('host')}, since "
+                        f"{holder.get('since', '?')}); wait for it to end, or remove {path} "
+                        "if that process is gone"
+                    ) from None
+                who = f"pid {holder.get('pid')}" if holder else "an unreadable lock"
+                print(f"{stage}: taking over {path} from {who}, which is no longer running")
+                path.unlink(missing_ok=True)
+                continue
+            except OSError as e:
+                raise write_error(path, e) from None
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            return path
+        raise UserError(f"{path}: another process took this lock at the same moment; try again")
 
     # -- config --------------------------------------------------------------------------
     def write_config(self, yaml_text: str) -> None:
@@ -150,8 +227,9 @@ class Experiment:
         return dict(sorted(folds.items()))
 
     def fold_table(self) -> list[dict[str, Any]]:
-        """One row per fold: its best epoch's validation score from metrics.csv (one view, as
-        training validates) next to its out-of-fold score from cv.json (with the TTA views)."""
+        """One row per fold: the validation score of the epoch whose weights it contributes
+        (train.select: its last, or its best) from metrics.csv (one view, as training
+        validates), next to its out-of-fold score from cv.json (with the TTA views)."""
         cv = self.read_cv()
         oof = {f["fold"]: f for f in cv["folds"]} if cv else {}
         rows = []
@@ -159,19 +237,21 @@ class Experiment:
             done = self.read_done(fold)
             if done is None or not history:
                 continue
-            best_epoch = done["best_epoch"]
-            best = next(r for r in history if r["epoch"] == best_epoch)
+            epoch = done.get("epoch", done["best_epoch"])
+            chosen = next(r for r in history if r["epoch"] == epoch)
             f = oof.get(fold, {})
             rows.append(
                 {
                     "fold": fold,
                     "images": f.get("images", float("nan")),
-                    "best_epoch": best_epoch,
+                    "select": done.get("select", "best"),
+                    "epoch": epoch,
+                    "best_epoch": done["best_epoch"],
                     "epochs": len(history),
-                    "val_score": best["val_score"],
+                    "val_score": chosen["val_score"],
                     "oof_score": f.get("score", float("nan")),
-                    "identity": best["val_identity"],
-                    "val_psnr": best["val_psnr"],
+                    "identity": chosen["val_identity"],
+                    "val_psnr": chosen["val_psnr"],
                 }
             )
         return rows
@@ -214,6 +294,33 @@ class Experiment:
         ]
         rows.append({k: row.get(k, "") for k in LEADERBOARD_COLUMNS} | {"experiment": self.name})
         write_csv(self.leaderboard_path, rows, LEADERBOARD_COLUMNS)
+
+
+def _read_lock(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    """Whether the process that holds a lock is still running. One on another machine cannot
+    be checked from here, so it counts as running."""
+    if holder.get("host") != socket.gethostname():
+        return True
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is gone too
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def _fmt(v: float) -> str:

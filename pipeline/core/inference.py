@@ -4,15 +4,18 @@ out-of-fold predictions the CV is scored on."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from .errors import UserError
+from .config import training_changes
+from .errors import NonFiniteError, UserError
 from .evaluation import evaluate
 from .experiment import Experiment
 from .fsutil import atomic_dir
@@ -26,21 +29,56 @@ from .tiling import TiledPredictor
 
 
 def fold_models(
-    cfg: DictConfig, run: Experiment, folds: list[int], device: torch.device
+    cfg: DictConfig,
+    run: Experiment,
+    folds: list[int],
+    device: torch.device,
+    store: PairStore | None = None,
 ) -> dict[int, nn.Module]:
-    """Each fold's best.pt as the model it was trained as, on `device`."""
-    models = {}
+    """Each fold's weights (train.select: final.pt or best.pt) as the model it was trained as,
+    on `device`. The folds must have been trained with one config, for this task.scale, and
+    (given the store) on this store's folds: a model is never scored on images it trained on."""
+    models, trained_as = {}, {}
     for fold in folds:
-        path = run.best(fold)
+        path = run.weights(fold, cfg.train.select)
         if not path.is_file():
             raise UserError(
                 f"{path}: no checkpoint for fold {fold}; run `python -m pipeline.train` first"
             )
-        trained = load_checkpoint(path).get("scale", 1)
-        if trained != cfg.task.scale:
-            raise UserError(f"{path}: trained for scale {trained}, but task.scale={cfg.task.scale}")
-        models[fold] = model_from_checkpoint(path).to(device)
+        state = load_checkpoint(path)
+        if state.get("scale", 1) != cfg.task.scale:
+            raise UserError(
+                f"{path}: trained for scale {state.get('scale', 1)}, "
+                f"but task.scale={cfg.task.scale}"
+            )
+        if store is not None and state.get("folds") != store.fold_map():
+            raise UserError(
+                f"{path}: experiment '{cfg.experiment}' was trained on other folds than store "
+                f"{store.root} holds (the data or prepare.* changed since): scoring it there "
+                "would score images it trained on; use the settings it was trained with, or "
+                "train it again"
+            )
+        trained_as[fold] = OmegaConf.to_container(OmegaConf.create(state.get("config", "")))
+        models[fold] = model_from_checkpoint(path, state).to(device)
+    first = folds[0]
+    for fold in folds[1:]:
+        changes = training_changes(trained_as[first], trained_as[fold], resuming=True)
+        if changes:
+            key, a, b = changes[0]
+            raise UserError(
+                f"{run.root}: folds {first} and {fold} were trained with different settings "
+                f"({key}: {a} vs {b}); train them again with one config"
+            )
     return models
+
+
+@contextlib.contextmanager
+def _finite(where: Path) -> Iterator[None]:
+    """A model whose output is NaN or infinite (damaged weights) is a UserError naming them."""
+    try:
+        yield
+    except NonFiniteError as e:
+        raise UserError(f"{where}: {e}; these weights cannot restore images") from None
 
 
 def predictor(cfg: DictConfig, models: list[nn.Module], device: torch.device) -> TiledPredictor:
@@ -56,11 +94,6 @@ def predict_oof(
 ) -> list[dict[str, Any]]:
     """Each fold's model on its held-out training images, written to pred/oof and scored;
     returns one row per image (stem, title, fold and the task's metrics), sorted by stem."""
-    if store.scale != cfg.task.scale:
-        raise UserError(
-            f"{store.root}: prepared for scale {store.scale}, but task.scale={cfg.task.scale}; "
-            "run `python -m pipeline.prepare` with this config"
-        )
     task = Task.of(cfg)
     rows = []
     with atomic_dir(run.oof_dir) as out:
@@ -70,12 +103,13 @@ def predict_oof(
                 (store.images[i].stem, np.asarray(store.scan(i)), np.asarray(store.clean(i)))
                 for i in progress(indices, desc=f"oof fold {fold}", unit="img", leave=False)
             )
-            result = evaluate(
-                predictor(cfg, [model], device),
-                items,
-                task,
-                keep=lambda stem, pred, out=out: write_png(out / f"{stem}.png", pred),
-            )
+            with _finite(run.weights(fold, cfg.train.select)):
+                result = evaluate(
+                    predictor(cfg, [model], device),
+                    items,
+                    task,
+                    keep=lambda stem, pred, out=out: write_png(out / f"{stem}.png", pred),
+                )
             titles = {store.images[i].stem: store.images[i].title for i in indices}
             rows += [{**r, "title": titles[r["stem"]], "fold": fold} for r in result.rows]
     return sorted(rows, key=lambda r: r["stem"])
@@ -87,7 +121,7 @@ def predict_test(
     """The fold ensemble on every test input, written to pred/test; returns that folder."""
     scans = held_out_inputs(cfg)
     predict = predictor(cfg, models, device)
-    with atomic_dir(run.test_dir) as out:
+    with atomic_dir(run.test_dir) as out, _finite(run.root):
         for stem, path in progress(scans.items(), desc="test", unit="img"):
             write_png(out / f"{stem}.png", predict(read_rgb(path)))
     return run.test_dir

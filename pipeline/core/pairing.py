@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from .errors import UserError
 from .imageio import image_size, list_images
-from .store import Pair
+from .store import Pair, PairStore, fingerprint, store_dir
 
 
 def data_path(cfg: DictConfig, key: str) -> Path:
@@ -127,3 +127,27 @@ def held_out_targets(cfg: DictConfig) -> dict[str, Path] | None:
         return sequence_images(test, GOPRO_TARGET)
     clean = data_path(cfg, "test_scan").parent / "clean"
     return list_images(clean, "test clean images") if clean.is_dir() else None
+
+
+def open_store(cfg: DictConfig) -> PairStore:
+    """The store `prepare` built for this config, checked against it and against the
+    training images under data.root now: images added, removed or rewritten since the store
+    was built are an error, not stale data to train or score on."""
+    store = PairStore(store_dir(cfg))
+    if store.folds != cfg.prepare.folds:
+        raise UserError(
+            f"{store.root}: store has {store.folds} folds but prepare.folds={cfg.prepare.folds}; "
+            "run `python -m pipeline.prepare` with this config"
+        )
+    if store.scale != cfg.task.scale:
+        raise UserError(
+            f"{store.root}: prepared for scale {store.scale}, but task.scale={cfg.task.scale}; "
+            "run `python -m pipeline.prepare` with this config"
+        )
+    settings = {k: v for k, v in store.manifest["settings"].items() if k != "fingerprint"}
+    if fingerprint(training_pairs(cfg), settings) != store.fingerprint:
+        raise UserError(
+            f"{cfg.data.root}: the training images changed since {store.root} was prepared "
+            "(files added, removed or rewritten); run `python -m pipeline.prepare` again"
+        )
+    return store

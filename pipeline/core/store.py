@@ -173,13 +173,37 @@ def build_store(
     return manifest
 
 
+def store_identity(cfg: DictConfig) -> dict:
+    """Everything in the config that changes a store's content or its folds."""
+    d, p = cfg.data, cfg.prepare
+    return {
+        "root": str(Path(d.root).resolve()),
+        "layout": d.layout,
+        "train_scan": d.train_scan,
+        "train_clean": d.train_clean,
+        "scale": cfg.task.scale,
+        "patch_size": p.patch_size,
+        "stride": p.stride,
+        "folds": p.folds,
+        "group": p.group,
+        "seed": p.seed,
+    }
+
+
 def store_dir(cfg: DictConfig) -> Path:
-    """The folder of the store that prepare builds for `cfg` (under data.prepared)."""
+    """The folder of the store that prepare builds for `cfg` (under data.prepared): named
+    after the data folder and the patch settings, and a hash of everything that changes the
+    store's content or folds (the data's full path, the fold seed and grouping, ...), so two
+    datasets or two fold assignments never share a store, and re-preparing with other
+    settings never changes the folds an experiment was trained on. prepare.name overrides."""
     p = cfg.prepare
-    name = p.name or f"{Path(cfg.data.root).resolve().name}-p{p.patch_size}-s{p.stride}-k{p.folds}"
-    if not p.name and cfg.task.scale > 1:
+    if p.name:
+        return Path(cfg.data.prepared) / p.name
+    key = hashlib.sha1(json.dumps(store_identity(cfg), sort_keys=True).encode()).hexdigest()
+    name = f"{Path(cfg.data.root).resolve().name}-p{p.patch_size}-s{p.stride}-k{p.folds}"
+    if cfg.task.scale > 1:
         name += f"-x{cfg.task.scale}"
-    return Path(cfg.data.prepared) / name
+    return Path(cfg.data.prepared) / f"{name}-{key[:8]}"
 
 
 class PairStore:
@@ -234,6 +258,14 @@ class PairStore:
 
     def clean(self, i: int) -> np.ndarray:
         return self._image(i, self.images[i].clean_offset, self.scale)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.manifest["fingerprint"]
+
+    def fold_map(self) -> dict[str, int]:
+        """Each image's fold, by stem: what a checkpoint records of the store it trained on."""
+        return {r.stem: r.fold for r in self.images}
 
     def image_indices(self, folds: list[int]) -> list[int]:
         return [i for i, r in enumerate(self.images) if r.fold in folds]

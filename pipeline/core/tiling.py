@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import NonFiniteError
 from .tta import unview, view
 
 
@@ -65,6 +66,12 @@ def window_sum(starts: list[int], size: int, overlap: int, length: int, lo: int,
             win = edge_window(size, overlap, start == 0, start + size == length)
             total[a - lo : b - lo] += win[a - start : b - start]
     return total
+
+
+def _non_finite(x: torch.Tensor) -> str:
+    """Which kinds of non-finite values `x` holds: "nan", "inf" or both."""
+    kinds = [k for k, bad in (("nan", x.isnan()), ("inf", x.isinf())) if bad.any()]
+    return " and ".join(kinds)
 
 
 def auto_batch(device: torch.device) -> int:
@@ -191,7 +198,10 @@ class TiledPredictor:
                 chunk = xs[first : first + tiles_per_pass]
                 tiles = np.stack([image[y : y + th, x : x + tw] for x in chunk])
                 batch = torch.from_numpy(tiles).to(self.device).permute(0, 3, 1, 2).float()
-                pred = self._predict_tiles(batch * to_unit).clamp_(0, 1).cpu().numpy()
+                pred = self._predict_tiles(batch * to_unit)
+                if not torch.isfinite(pred).all():
+                    raise NonFiniteError(f"the model's output holds {_non_finite(pred)} values")
+                pred = pred.clamp_(0, 1).cpu().numpy()
                 for j, x in enumerate(chunk):
                     win = np.outer(wy, wx[first + j]).astype(np.float32)
                     band[:, :, x * s : (x + tw) * s] += pred[j] * win

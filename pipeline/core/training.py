@@ -1,32 +1,44 @@
 """Training one fold: the loop, validation through the inference path, checkpoints, resume.
 
-Files in runs/<experiment>/fold<k>/:
-  last.pt       everything needed to resume (model, optimizer, scheduler, counters), every epoch
-  best.pt       the model with the best validation score so far (what `infer` loads)
+Files in runs/<experiment>/fold<k>/ (named by core/experiment.py):
+  last.pt       everything needed to resume (model, optimizer, scheduler, EMA, random states, the
+                place in the epoch), at the end of every epoch and every train.checkpoint_minutes
+  best.pt       the weights of the epoch with the best validation score (train.monitor)
+  final.pt      the weights at the end of training
   metrics.csv   one row per epoch
-  done.json     written when the fold has finished; its best validation metrics
+  done.json     written when the fold has finished: the selected weights' validation metrics
+
+A fold killed at any moment and resumed ends as if it had never stopped: the epoch's draws are
+a function of (seed, fold, epoch), each sample's augmentation of (seed, epoch, draw), and
+last.pt holds the draws done so far and every random state. A non-finite loss, weight or
+output stops the fold with a UserError before anything is saved, so the files on disk are the
+last good ones; Ctrl-C saves last.pt at the step it reached.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
-import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from omegaconf import DictConfig
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 
 from . import distributed
 from .agc import adaptive_clip_grad_
 from .config import synth_ranges, to_dict, to_yaml
-from .data import PatchDataset
+from .data import EpochDraws, PatchDataset
 from .distributed import ShardSampler
 from .ema import ModelEMA
-from .errors import UserError
+from .errors import Interrupted, NonFiniteError, UserError
 from .evaluation import Evaluation, evaluate
 from .experiment import Experiment
 from .losses import CompositeLoss, build_loss
@@ -52,6 +64,8 @@ METRIC_COLUMNS = [
 # Beside those, for the tasks other than descan: SSIM, the baseline's PSNR (input unchanged,
 # or bicubic for sr) and the mean per-image PSNR gain over it.
 TASK_COLUMNS = ["val_ssim", "val_baseline_psnr", "val_gain"]
+# The validation metrics done.json records of the selected weights (and of the best epoch).
+DONE_METRICS = ("score", "y_mae", "psnr", "identity", "ssim", "baseline_psnr", "gain")
 
 
 def metric_columns(cfg: DictConfig) -> list[str]:
@@ -86,8 +100,38 @@ def _lr_lambda(total_steps: int):
     return cosine
 
 
+class StopRequest:
+    """Ctrl-C (SIGINT) asks the loop to stop at the next step it completes instead of killing
+    it mid-step; a second Ctrl-C stops at once. Only the main thread can catch signals, so
+    elsewhere (a notebook's worker thread, say) Ctrl-C keeps its usual meaning."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    @contextlib.contextmanager
+    def armed(self) -> Iterator[StopRequest]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+
+        def handler(signum, frame):
+            self.requested = True
+            signal.signal(signal.SIGINT, previous)  # a second Ctrl-C interrupts at once
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_ctrl_c(worker: int) -> None:
+    """DataLoader workers leave Ctrl-C to the main process, which stops at a step's end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class FoldTrainer:
-    """Trains one fold of one experiment; `run()` returns the fold's best validation metrics."""
+    """Trains one fold of one experiment; `run()` returns what done.json records."""
 
     def __init__(self, cfg: DictConfig, store: PairStore, fold: int, device: torch.device):
         self.cfg = cfg
@@ -154,34 +198,43 @@ class FoldTrainer:
         self.steps_per_epoch = (
             max(1, self.samples // t.batch_size) if self.samples >= t.batch_size else 1
         )
-        total = self.steps_per_epoch * t.epochs
-        if t.scheduler == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(total))
-        elif t.scheduler == "plateau":
-            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer,
-                mode="min" if self.lower_is_better else "max",
-                factor=t.plateau_factor,
-                patience=t.plateau_patience,
-            )
-        else:
-            self.scheduler = None
         use_amp = t.amp and device.type == "cuda"
         self.amp_dtype = None
         if use_amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
+        self.epochs = t.epochs  # what the schedule runs over; with a time budget, what fits
+        self.scheduler = self._make_scheduler()
         self.epoch = 0  # epochs completed
         self.step = 0
+        self.batch = 0  # batches done in the epoch under way (a checkpoint inside an epoch)
+        self.logged: dict[str, list[float]] = {}  # the epoch's losses so far
         self.best: float | None = None
         self.best_epoch = 0
         self.bad_epochs = 0
         self.seconds = 0.0
         self.history: list[dict[str, Any]] = []
+        self.stop = StopRequest()
+
+    def _make_scheduler(self):
+        t = self.cfg.train
+        if t.scheduler == "cosine":
+            total = self.steps_per_epoch * self.epochs
+            return torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(total))
+        if t.scheduler == "plateau":
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer,
+                mode="min" if self.lower_is_better else "max",
+                factor=t.plateau_factor,
+                patience=t.plateau_patience,
+            )
+        return None
 
     # -- state ---------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
+        """What every checkpoint says about itself: the model, the task, the experiment and
+        the store it was trained on, with the fold of each image (infer and resume check it)."""
         return {
             "model_name": self.cfg.model.name,
             "model_args": model_args(self.cfg),
@@ -192,9 +245,14 @@ class FoldTrainer:
             "fold": self.fold,
             "experiment": self.cfg.experiment,
             "config": to_yaml(self.cfg),
+            "store": {"name": self.store.root.name, "fingerprint": self.store.fingerprint},
+            "folds": self.store.fold_map(),
         }
 
     def _state(self) -> dict[str, Any]:
+        rng = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
         return {
             **self._meta(),
             "model": self.model.state_dict(),
@@ -202,13 +260,16 @@ class FoldTrainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "scaler": self.scaler.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
+            "epochs": self.epochs,
             "epoch": self.epoch,
             "step": self.step,
+            "batch": self.batch,
+            "logged": self.logged,
             "best": self.best,
             "best_epoch": self.best_epoch,
             "bad_epochs": self.bad_epochs,
             "seconds": self.seconds,
-            "torch_rng": torch.get_rng_state(),
+            "rng": rng,
             **self._extra_state(),
         }
 
@@ -219,13 +280,7 @@ class FoldTrainer:
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         """The inverse of _extra_state, on resume."""
 
-    def resume(self) -> None:
-        state = load_checkpoint(self.dir / "last.pt")
-        if state["model_name"] != self.cfg.model.name:
-            raise UserError(
-                f"{self.dir / 'last.pt'}: trained as '{state['model_name']}', "
-                f"but model.name is '{self.cfg.model.name}'"
-            )
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -234,35 +289,101 @@ class FoldTrainer:
         if self.ema is not None and state.get("ema") is not None:
             self.ema.load_state_dict(state["ema"])
         self._load_extra_state(state)
-        self.epoch, self.step = state["epoch"], state["step"]
+        self.epoch, self.step, self.batch = state["epoch"], state["step"], state["batch"]
+        self.logged = copy.deepcopy(state["logged"])
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.bad_epochs, self.seconds = state["bad_epochs"], state["seconds"]
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["rng"]["cpu"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+
+    def check_store(self, meta: dict[str, Any], path: Any) -> None:
+        """Refuse a checkpoint trained on other folds than this store's: its held-out images
+        would include images it trained on."""
+        if meta.get("folds") != self.store.fold_map():
+            raise UserError(
+                f"{path}: experiment '{self.cfg.experiment}' was trained on other folds than "
+                f"store {self.store.root} holds (the data or prepare.* changed since); use the "
+                "settings it was trained with, or train.overwrite=true to train it anew"
+            )
+
+    def resume(self) -> None:
+        """Continue from last.pt: the same step of the same epoch, every state restored."""
+        path = self.experiment.last(self.fold)
+        state = load_checkpoint(path)
+        if state["model_name"] != self.cfg.model.name:
+            raise UserError(
+                f"{path}: trained as '{state['model_name']}', "
+                f"but model.name is '{self.cfg.model.name}'"
+            )
+        self.check_store(state, path)
+        # A resumed fold may be asked to train for longer or shorter (train.epochs changed);
+        # with a time budget it keeps the number of epochs planned when it started.
+        self.epochs = state["epochs"] if self.cfg.train.time_budget > 0 else self.cfg.train.epochs
+        self.scheduler = self._make_scheduler()
+        self._load_state(state)
         # Rows of epochs after the checkpoint come from a run that died before saving it.
         history = self.experiment.read_metrics(self.fold)
         self.history = [r for r in history if r["epoch"] <= self.epoch]
 
-    def fresh_start(self) -> None:
-        if not distributed.is_main():
-            return
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True)
+    def start(self, plan: bool = True) -> None:
+        """A fresh fold: an empty folder, and with a time budget, the epochs that fit it."""
+        if distributed.is_main():
+            self.experiment.clear_fold(self.fold)
+        if plan and self.cfg.train.time_budget > 0:
+            # every rank takes the timed steps (DDP's are collective); rank 0's time counts
+            seconds = distributed.broadcast(self.epoch_seconds())
+            self.epochs = max(1, int(self.cfg.train.time_budget * 60 // seconds))
+            self.scheduler = self._make_scheduler()
+
+    # -- the time an epoch takes ---------------------------------------------------------
+    def epoch_seconds(self, steps: int = 2) -> float:
+        """An estimate of one epoch's seconds: `steps` real training steps (after one to warm
+        up) and validation of the first held-out image, scaled to the epoch and to all the
+        held-out pixels. The trainer's state, the random states and the step are put back."""
+        saved = copy.deepcopy(self._state())
+        history, epoch = self.history, self.epoch
+        try:
+            loader = iter(self._loader(EpochDraws(len(self.dataset), self.samples, 0, 0)))
+            step_seconds = []
+            self.net.train()
+            for n in range(steps + 1):
+                start = time.perf_counter()
+                try:
+                    scan, clean = next(loader)
+                    self._step(scan, clean)
+                except (StopIteration, NonFiniteError):
+                    break  # training proper meets (and reports) a loss that is not a number
+                if n > 0:
+                    step_seconds.append(time.perf_counter() - start)
+            per_step = float(np.median(step_seconds)) if step_seconds else 0.0
+            first = self.val_indices[0]
+            start = time.perf_counter()
+            with contextlib.suppress(NonFiniteError):  # the timing stands; training reports it
+                self.predictor()(np.asarray(self.store.scan(first)))
+            images = [self.store.images[i] for i in self.val_indices]
+            pixels = [r.height * r.width for r in images]
+            val = (time.perf_counter() - start) * sum(pixels) / pixels[0]
+        finally:
+            self._load_state(saved)
+            self.history, self.epoch = history, epoch
+        return per_step * self.steps_per_epoch + val
 
     # -- loop ----------------------------------------------------------------------------
-    def _loader(self) -> DataLoader:
+    def _loader(self, draws: EpochDraws) -> DataLoader:
         t = self.cfg.train
-        self.dataset.set_epoch(self.epoch)
-        generator = torch.Generator().manual_seed(t.seed * 100_003 + self.fold * 1009 + self.epoch)
-        sampler = RandomSampler(self.dataset, num_samples=self.samples, generator=generator)
         world = distributed.world_size()
         return DataLoader(
             self.dataset,
             batch_size=t.batch_size // world,
-            sampler=ShardSampler(sampler, distributed.rank(), world),
+            sampler=ShardSampler(draws, distributed.rank(), world),
             num_workers=t.num_workers,
             pin_memory=self.device.type == "cuda",
             drop_last=self.samples >= t.batch_size,
+            # Its own generator: workers' seeds never draw from torch's global random state,
+            # which a resumed run restores for the model (dropout) alone.
+            generator=torch.Generator().manual_seed(0),
+            worker_init_fn=_ignore_ctrl_c,
         )
 
     def autocast(self):
@@ -278,10 +399,11 @@ class FoldTrainer:
         return {"train_loss": loss.item()}
 
     def optimize(self, loss: torch.Tensor) -> None:
-        """Backward, unscale, clip, step the model's optimizer, then the EMA and the schedule."""
+        """Backward, unscale, clip, step the model's optimizer, then the EMA and the schedule.
+        A non-finite loss stops here, before it can reach the weights."""
         t = self.cfg.train
         if not torch.isfinite(loss):
-            raise RuntimeError(f"fold {self.fold}: loss became {loss.item()} at step {self.step}")
+            raise NonFiniteError(f"the training loss is {loss.item()}")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if t.grad_clip > 0 or t.agc > 0:
@@ -297,24 +419,64 @@ class FoldTrainer:
         if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
             self.scheduler.step()
 
+    def _step(self, scan: torch.Tensor, clean: torch.Tensor) -> dict[str, float]:
+        scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
+        clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
+        return self.train_step(scan, clean)
+
+    def _weights_finite(self) -> bool:
+        models = [self.model] + ([self.ema.module] if self.ema is not None else [])
+        return all(torch.isfinite(p).all() for m in models for p in m.parameters())
+
+    def save_last(self) -> None:
+        """last.pt as the trainer stands (rank 0 writes it), after checking the weights are
+        still numbers: a checkpoint is never written with a NaN in it."""
+        if not self._weights_finite():
+            raise NonFiniteError("the weights hold non-finite values")
+        if distributed.is_main():
+            save_checkpoint(self.experiment.last(self.fold), self._state())
+
     def _train_epoch(self) -> dict[str, float]:
+        """The rest of the epoch under way, from batch `self.batch`; returns its mean losses."""
         t = self.cfg.train
         self.net.train()  # the DDP wrapper too, under torchrun
-        logged: dict[str, list[float]] = {}
+        self.dataset.set_epoch(self.epoch)
+        draws = EpochDraws(
+            len(self.dataset),
+            self.samples,
+            t.seed * 100_003 + self.fold * 1009,
+            self.epoch,
+            start=min(self.batch * t.batch_size, self.samples),
+        )
         bar = progress(
-            self._loader(),
+            self._loader(draws),
+            initial=self.batch,
             total=self.steps_per_epoch,
-            desc=f"fold {self.fold} epoch {self.epoch + 1}/{t.epochs}",
+            desc=f"fold {self.fold} epoch {self.epoch + 1}/{self.epochs}",
             leave=False,
         )
+        every = t.checkpoint_minutes * 60
+        saved_at = time.monotonic()
         for scan, clean in bar:
-            scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
-            clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
-            for k, v in self.train_step(scan, clean).items():
-                logged.setdefault(k, []).append(v)
+            for k, v in self._step(scan, clean).items():
+                self.logged.setdefault(k, []).append(v)
             self.step += 1
-            bar.set_postfix(loss=f"{logged['train_loss'][-1]:.4f}")
-        return {k: distributed.mean(float(np.mean(v))) for k, v in logged.items()}
+            self.batch += 1
+            bar.set_postfix(loss=f"{self.logged['train_loss'][-1]:.4f}")
+            stop = distributed.any_rank(self.stop.requested)
+            if stop or (every > 0 and time.monotonic() - saved_at >= every):
+                if self.batch < self.steps_per_epoch or stop:
+                    self.save_last()
+                saved_at = time.monotonic()
+            if stop:
+                bar.close()
+                raise Interrupted(
+                    f"interrupted: fold {self.fold} saved at epoch {self.epoch + 1}, "
+                    f"step {self.step} ({self.experiment.last(self.fold)})"
+                )
+        losses = {k: distributed.mean(float(np.mean(v))) for k, v in self.logged.items()}
+        self.logged, self.batch = {}, 0
+        return losses
 
     def epoch_note(self, losses: dict[str, float]) -> str:
         """What a subclass adds to the epoch's printed line."""
@@ -322,7 +484,7 @@ class FoldTrainer:
 
     @property
     def eval_model(self) -> nn.Module:
-        """The weights that are validated and saved as best.pt: the EMA when there is one."""
+        """The weights that are validated and saved: the EMA when there is one."""
         return self.ema.module if self.ema is not None else self.model
 
     def predictor(self, model: nn.Module | None = None) -> TiledPredictor:
@@ -363,100 +525,137 @@ class FoldTrainer:
     def finished(self) -> bool:
         """All epochs done, or stopped early for lack of progress."""
         t = self.cfg.train
-        return self.epoch >= t.epochs or (t.patience > 0 and self.bad_epochs >= t.patience)
+        return self.epoch >= self.epochs or (t.patience > 0 and self.bad_epochs >= t.patience)
 
-    def run(self, tracker: Tracker | None = None) -> dict[str, Any]:
+    def _weights_checkpoint(self, epoch: int, summary: dict[str, float]) -> dict[str, Any]:
+        return {
+            **self._meta(),
+            "model": self.eval_model.state_dict(),
+            "epoch": epoch,
+            "validation": {k: summary[k] for k in ("score", "y_mae", "psnr")},
+        }
+
+    def _end_epoch(self, losses: dict[str, float], tracker: Tracker | None) -> None:
+        """Validate the epoch's weights, keep the best, write metrics.csv and last.pt."""
         t = self.cfg.train
         main = distributed.is_main()
-        while not self.finished():
-            start = time.perf_counter()
-            losses = self._train_epoch()
-            train_loss = losses["train_loss"]
-            val = self._validate(t.log_images if tracker else 0)
-            self.epoch += 1
-            self.seconds += time.perf_counter() - start
-            v = val.summary
-            monitored = v[self.monitor]
-            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                self.scheduler.step(monitored)
-            improved = self._improved(monitored)
-            if improved:
-                self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
-                if main:
-                    save_checkpoint(
-                        self.dir / "best.pt",
-                        {
-                            **self._meta(),
-                            "model": self.eval_model.state_dict(),
-                            "epoch": self.epoch,
-                            "validation": {k: v[k] for k in ("score", "y_mae", "psnr")},
-                        },
-                    )
-            else:
-                self.bad_epochs += 1
-            row = {
-                "epoch": self.epoch,
-                "step": self.step,
-                "lr": self.optimizer.param_groups[0]["lr"],
-                "train_loss": train_loss,
-                "val_score": v["score"],
-                "val_y_mae": v["y_mae"],
-                "val_psnr": v["psnr"],
-                "val_identity": v["identity"],
-                "seconds": self.seconds,
-                "val_ssim": v.get("ssim"),
-                "val_baseline_psnr": v.get("baseline_psnr"),
-                "val_gain": v.get("gain"),
-                **losses,
-            }
-            row = {k: row[k] for k in self.columns}
-            self.history.append(row)
+        start = time.perf_counter()
+        val = self._validate(t.log_images if tracker else 0)
+        v = val.summary
+        if not all(math.isfinite(v[k]) for k in ("score", "y_mae")):
+            raise NonFiniteError("the validation score is not a number")
+        self.epoch += 1
+        self.seconds += time.perf_counter() - start
+        monitored = v[self.monitor]
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(monitored)
+        improved = self._improved(monitored)
+        if improved:
+            self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
             if main:
-                self.experiment.write_metrics(self.fold, self.history, self.columns)
-                save_checkpoint(self.dir / "last.pt", self._state())
-            if tracker is not None:
-                tracker.log(
-                    {
-                        f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}": v
-                        for k, v in row.items()
-                        if k not in ("epoch", "step", "seconds")
-                    }
-                    | {"epoch": self.epoch},
-                    step=self.step,
-                )
-                tracker.log_triplets("val/triplets", val.triplets, step=self.step)
-            say(
-                f"fold {self.fold} epoch {self.epoch}/{t.epochs}: loss {train_loss:.4f}  "
-                f"val score {v['score']:.3f} (identity {v['identity']:.3f})  "
-                f"y_mae {v['y_mae']:.2f}  psnr {v['psnr']:.2f}"
-                + (
-                    f" (baseline {v['baseline_psnr']:.2f})  ssim {v['ssim']:.4f}"
-                    if self.task.reports_psnr_ssim
-                    else ""
-                )
-                + self.epoch_note(losses)
-                + ("  *" if improved else "")
+                path = self.experiment.best(self.fold)
+                save_checkpoint(path, self._weights_checkpoint(self.epoch, v))
+        else:
+            self.bad_epochs += 1
+        row = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": self.seconds,
+            **{f"val_{k}": v.get(k) for k in ("score", "y_mae", "psnr", "identity", "ssim")},
+            "val_baseline_psnr": v.get("baseline_psnr"),
+            "val_gain": v.get("gain"),
+            **losses,
+        }
+        row = {k: row[k] for k in self.columns}
+        self.history.append(row)
+        if main:
+            self.experiment.write_metrics(self.fold, self.history, self.columns)
+        self.save_last()
+        if tracker is not None:
+            tracker.log(
+                {
+                    f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}": value
+                    for k, value in row.items()
+                    if k not in ("epoch", "step", "seconds")
+                }
+                | {"epoch": self.epoch},
+                step=self.step,
             )
-            if self.epoch < t.epochs and self.finished():
-                say(f"fold {self.fold}: no better {self.monitor} in {t.patience} epochs, stopping")
+            tracker.log_triplets("val/triplets", val.triplets, step=self.step)
+        say(
+            f"fold {self.fold} epoch {self.epoch}/{self.epochs}: loss {losses['train_loss']:.4f}  "
+            f"val score {v['score']:.3f} (identity {v['identity']:.3f})  "
+            f"y_mae {v['y_mae']:.2f}  psnr {v['psnr']:.2f}"
+            + (
+                f" (baseline {v['baseline_psnr']:.2f})  ssim {v['ssim']:.4f}"
+                if self.task.reports_psnr_ssim
+                else ""
+            )
+            + self.epoch_note(losses)
+            + ("  *" if improved else "")
+        )
+        if self.epoch < self.epochs and self.finished():
+            say(f"fold {self.fold}: no better {self.monitor} in {t.patience} epochs, stopping")
+
+    def _failed(self, e: NonFiniteError) -> UserError:
+        kept = [p.name for p in (self.experiment.best(self.fold), self.experiment.last(self.fold))]
+        kept = [name for name in kept if (self.dir / name).is_file()] + ["metrics.csv"]
+        return UserError(
+            f"fold {self.fold}, epoch {self.epoch + 1}, step {self.step}: {e}; try a lower "
+            f"train.lr (now {self.cfg.train.lr}) or train.grad_clip (now "
+            f"{self.cfg.train.grad_clip}); {', '.join(kept)} in {self.dir} are kept as they were"
+        )
+
+    def run(self, tracker: Tracker | None = None) -> dict[str, Any]:
+        """Train until finished (resuming where the trainer stands), write final.pt and
+        done.json; returns done.json's content."""
+        try:
+            with self.stop.armed():
+                while not self.finished():
+                    epoch_start = time.perf_counter()
+                    losses = self._train_epoch()
+                    self.seconds += time.perf_counter() - epoch_start
+                    self._end_epoch(losses, tracker)
+                    if self.stop.requested:
+                        raise Interrupted(
+                            f"interrupted: fold {self.fold} saved at epoch {self.epoch}, "
+                            f"step {self.step} ({self.experiment.last(self.fold)})"
+                        )
+        except NonFiniteError as e:
+            raise self._failed(e) from None
+        return self._finish(tracker)
+
+    def _finish(self, tracker: Tracker | None) -> dict[str, Any]:
+        t = self.cfg.train
+        final_row = self.history[-1]
+        if distributed.is_main():
+            summary = {k[4:]: final_row[k] for k in ("val_score", "val_y_mae", "val_psnr")}
+            final = self._weights_checkpoint(self.epoch, summary)
+            save_checkpoint(self.experiment.final(self.fold), final)
         best_row = next(r for r in self.history if r["epoch"] == self.best_epoch)
+        chosen = best_row if t.select == "best" else final_row
+
+        def metrics(row: dict[str, Any]) -> dict[str, float]:
+            return {k: row[f"val_{k}"] for k in DONE_METRICS if f"val_{k}" in row}
+
         done = {
             "fold": self.fold,
+            "select": t.select,
+            "epoch": chosen["epoch"],
             "best_epoch": self.best_epoch,
             "epochs_run": self.epoch,
             "monitor": self.monitor,
-            "score": best_row["val_score"],
-            "y_mae": best_row["val_y_mae"],
-            "psnr": best_row["val_psnr"],
-            "identity": best_row["val_identity"],
-            **{k[4:]: best_row[k] for k in TASK_COLUMNS if k in best_row},
+            **metrics(chosen),
+            "best": metrics(best_row),
+            "final": metrics(final_row),
             "seconds": self.seconds,
             "params": self.params,
         }
-        if main:
+        if distributed.is_main():
             self.experiment.write_done(self.fold, done)
         if tracker is not None:
-            tracker.summary({f"best/{k}": v for k, v in done.items()})
+            tracker.summary({f"{t.select}/{k}": v for k, v in metrics(chosen).items()})
         return done
 
 
