@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from .core import cli
 from .core.config import fold_list
-from .core.distributed import configure_threads
+from .core.distributed import configure_threads, resolve_device
 from .core.evaluation import cv_line, cv_summary, fold_line
 from .core.experiment import Experiment
 from .core.inference import fold_models, predict_oof, predict_test
@@ -16,7 +16,6 @@ from .core.pairing import open_store
 from .core.report import report_experiment
 from .core.task import Task
 from .core.tracking import git_commit
-from .core.training import resolve_device
 
 DESCRIPTION = """\
 Restore the test scans with the average of the folds' models (train.select: each fold's

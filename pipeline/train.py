@@ -8,13 +8,15 @@ import sys
 
 from .core import cli, distributed
 from .core.config import fold_list, to_dict, to_yaml, training_changes
+from .core.distributed import resolve_device
 from .core.errors import Interrupted, UserError
 from .core.experiment import Experiment
 from .core.models.build import build_checked_model, build_discriminator
 from .core.pairing import open_store
 from .core.progress import say
 from .core.tracking import Tracker
-from .core.training import FoldTrainer, fold_trainer, resolve_device
+from .core.trainers import fold_trainer
+from .core.training import FoldTrainer
 
 DESCRIPTION = """\
 Train the configured model on each fold's training patches and validate it on the fold's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 
 import pipeline  # noqa: F401  (first, so its OpenMP setting is in place before torch loads)
+from pipeline.core.resize import imresize_uint8
 
 REPO = Path(__file__).resolve().parents[1]
 # W&B stays off unless a test turns it on (offline, in a folder of its own): a stage run in
@@ -145,3 +147,62 @@ def paths(tmp: Path, root: Path, experiment: str = "exp") -> list[str]:
         f"submissions={tmp / 'subs'}",
         f"experiment={experiment}",
     ]
+
+
+def make_sr(root: Path, scale: int, n: int = 4, hr: int = 48, seed: int = 0) -> Path:
+    """LR/HR pairs in the input/target layout, LR made from HR with MATLAB bicubic."""
+    rng = np.random.default_rng(seed)
+    for split, count in (("train", n), ("test", 2)):
+        for i in range(count):
+            page = random_page(rng, hr, hr)
+            stem = f"T{i % 2}.{i:05d}.01"
+            save(root / split / "clean" / f"{stem}.png", page)
+            save(root / split / "scan" / f"{stem}.png", imresize_uint8(page, 1 / scale))
+    return root
+
+
+def sr_overrides(tmp_path: Path, root: Path, scale: int) -> list[str]:
+    return [
+        f"data.root={root}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        "task.kind=sr",
+        f"task.scale={scale}",
+        "augment.synthetic_p=0",
+        "prepare.patch_size=16",
+        "prepare.stride=4",
+        "prepare.folds=2",
+        "model.name=edsr",
+        "model.args.n_blocks=1",
+        "model.args.n_feats=8",
+        "train.epochs=1",
+        "train.batch_size=4",
+        "train.samples_per_epoch=8",
+        "train.monitor=psnr",
+        "infer.tile=16",
+        "infer.overlap=4",
+        "wandb.mode=disabled",
+    ]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def sr_trainer(tmp_path: Path, extra: list[str]):
+    """A fold trainer on a tiny x2 super-resolution store, started fresh."""
+    import torch
+
+    from pipeline.core.config import load_config
+    from pipeline.core.store import PairStore
+    from pipeline.core.trainers import fold_trainer
+
+    root = make_sr(tmp_path / "sr", 2, n=4, hr=32)
+    overrides = sr_overrides(tmp_path, root, 2) + extra
+    assert run_cli("pipeline.prepare", *overrides).code == 0
+    cfg = load_config(None, overrides)
+    store = PairStore(next((tmp_path / "prepared").iterdir()))
+    trainer = fold_trainer(cfg, store, 0, torch.device("cpu"))
+    trainer.start()
+    return trainer

@@ -21,7 +21,8 @@ from pipeline.core.distributed import ShardSampler
 from pipeline.core.errors import UserError
 from pipeline.core.models import build_model, list_models
 from pipeline.core.store import PairStore
-from pipeline.core.training import FoldTrainer, fold_trainer
+from pipeline.core.trainers import fold_trainer
+from pipeline.core.training import FoldTrainer
 from tests.conftest import REPO, make_dataset
 
 

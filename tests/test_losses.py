@@ -1,4 +1,5 @@
-"""Losses: VGG16 perceptual loss from a local file, total variation, composite, GAN losses."""
+"""Losses: VGG16 perceptual loss from a local file, total variation, composite, GAN losses, and
+a training step with the composite loss, Adam and adaptive gradient clipping."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.models.vgg import cfgs, make_layers
 
+from pipeline.core.config import load_config
 from pipeline.core.errors import UserError
 from pipeline.core.losses import (
     CompositeLoss,
@@ -21,6 +23,7 @@ from pipeline.core.losses import (
     total_variation,
     vgg16_layer_indices,
 )
+from tests.conftest import sr_trainer
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +167,28 @@ def test_pixel_losses_by_name_still_work():
     assert build_loss("mse")(a, b).item() == 0.25
     with pytest.raises(UserError, match=re.escape("train.loss: unknown loss 'perceptual'")):
         build_loss("perceptual")
+
+
+def test_perceptual_weights_file_is_checked_at_config_time(tmp_path: Path):
+    missing = tmp_path / "vgg.pth"
+    with pytest.raises(UserError, match=f"VGG16 weights file {missing} not found"):
+        load_config(None, ["train.loss_terms.perceptual=0.2", f"train.vgg_weights={missing}"])
+    missing.write_bytes(b"")
+    cfg = load_config(None, ["train.loss_terms.perceptual=0.2", f"train.vgg_weights={missing}"])
+    assert cfg.train.loss_terms.perceptual == 0.2
+
+
+def test_agc_and_adam_and_composite_loss_train(tmp_path: Path):
+    trainer = sr_trainer(
+        tmp_path,
+        [
+            "train.agc=0.01",
+            "train.grad_clip=0",
+            "train.optimizer=adam",
+            "train.loss_terms={l1: 1.0, tv: 0.0001}",
+        ],
+    )
+    assert type(trainer.optimizer) is torch.optim.Adam
+    loss = trainer._train_epoch()["train_loss"]
+    assert math.isfinite(loss)
+    assert set(trainer.loss_fn.last_terms) == {"l1", "tv"}

@@ -1,4 +1,5 @@
-"""Super-resolution tools: MATLAB bicubic, Y PSNR/SSIM, and the published Set5 bicubic table."""
+"""Super-resolution: MATLAB bicubic, Y PSNR/SSIM, the published Set5 bicubic table, LR/HR stores
+and crops, and the models as super-resolution trains them (scale, bicubic input and skip)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,19 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
+from pipeline.core.config import load_config
+from pipeline.core.data import PatchDataset
 from pipeline.core.errors import UserError
 from pipeline.core.imageio import list_images, read_rgb
 from pipeline.core.metrics import psnr_y, shave, ssim, ssim_y, y_bt601
+from pipeline.core.models.build import BicubicInput, BicubicSkip, build_checked_model
 from pipeline.core.resize import contributions, imresize, imresize_uint8, modcrop
+from pipeline.core.store import PairStore
 from pipeline.evaluate import evaluate
 from pipeline.evaluate import main as evaluate_main
 from pipeline.upscale import main as upscale_main
 from pipeline.upscale import output_stem, upscale_folder
-from tests.conftest import REPO, assert_user_error, run_cli, save
+from tests.conftest import REPO, assert_user_error, make_sr, run_cli, save, sr_overrides
 
 # The repository's ../shared/data/set5 (as the issue names it), or where SET5_DIR points.
 SET5 = Path(os.environ.get("SET5_DIR", REPO.parent / "shared" / "data" / "set5"))
@@ -219,3 +224,69 @@ def test_help_names_the_command(main, prog: str, capsys):
         main(["--help"])
     assert info.value.code == 0
     assert f"python -m pipeline.{prog}" in capsys.readouterr().out
+
+
+def test_sr_needs_a_scale_and_no_synthetic_scans():
+    with pytest.raises(UserError, match=r"task\.scale"):
+        load_config(None, ["task.kind=sr", "augment.synthetic_p=0"])
+    with pytest.raises(UserError, match=r"augment\.synthetic_p"):
+        load_config(None, ["task.kind=sr", "task.scale=2", "augment.synthetic_p=0.25"])
+
+
+def test_hr_that_is_not_scale_times_lr_names_the_file(tmp_path: Path):
+    root = make_sr(tmp_path / "sr", 2)
+    bad = root / "train" / "clean" / "T1.00001.01.png"
+    save(bad, np.zeros((47, 48, 3), np.uint8))
+    result = run_cli("pipeline.prepare", *sr_overrides(tmp_path, root, 2))
+    assert_user_error(result, "T1.00001.01.png", "24x24", "48x47", "2x the scan's size")
+
+
+def test_sr_crops_are_taken_at_matching_coordinates(tmp_path: Path):
+    scale = 3
+    root = make_sr(tmp_path / "sr", scale, hr=72)
+    assert run_cli("pipeline.prepare", *sr_overrides(tmp_path, root, scale)).code == 0
+    store = PairStore(next((tmp_path / "prepared").iterdir()))
+    assert store.scale == 3 and store.manifest["settings"]["patch_size"] == 16
+    assert store.clean(0).shape == (72, 72, 3) and store.scan(0).shape == (24, 24, 3)
+    data = PatchDataset(store, store.patches, 16, False, False, False, jitter=3)
+    checked = 0
+    for i in range(len(data)):
+        lr, hr = (t.numpy().transpose(1, 2, 0) for t in data[(i, i)])
+        assert lr.shape == (16, 16, 3) and hr.shape == (48, 48, 3)
+        # Away from the crop's border (the bicubic kernel reads 2 LR pixels around), the HR
+        # crop shrunk by MATLAB bicubic is the LR crop, bit for bit.
+        down = imresize_uint8(np.ascontiguousarray(hr), 1 / scale)
+        np.testing.assert_array_equal(down[2:-2, 2:-2], lr[2:-2, 2:-2])
+        checked += 1
+    assert checked == len(store.patches) > 4
+
+
+def test_sr_models_get_the_scale_or_a_bicubic_input():
+    x = torch.rand(1, 3, 10, 12)
+    sr = ["task.kind=sr", "task.scale=3", "augment.synthetic_p=0"]
+    for name, arg in (("edsr", "model.args.n_blocks=1"), ("srcnn", "model.args.n1=8")):
+        cfg = load_config(None, [f"model.name={name}", arg, *sr])
+        model, _ = build_checked_model(cfg)
+        assert model(x).shape == (1, 3, 30, 36)
+        assert isinstance(model, BicubicInput) == (name == "srcnn")
+
+
+@pytest.mark.parametrize("name", ["edsr", "rdn", "srresnet"])
+def test_bicubic_skip_starts_the_model_at_bicubic(name: str):
+    """With the weights zeroed the model adds nothing (EDSR: nothing beyond the mean colour
+    it adds back, which the skip takes off), so the output is exactly MATLAB bicubic."""
+    sr = ["task.kind=sr", "task.scale=2", "augment.synthetic_p=0", "model.bicubic_skip=true"]
+    model, _ = build_checked_model(load_config(None, [f"model.name={name}", *sr]))
+    assert isinstance(model, BicubicSkip)
+    x = torch.rand(1, 3, 10, 12)
+    with torch.no_grad():
+        assert (model(x) - imresize(x, 2)).abs().max() > 0.01  # initialised: not bicubic yet
+        for p in model.model.parameters():
+            p.zero_()
+        torch.testing.assert_close(model(x), imresize(x, 2))
+
+
+def test_a_model_that_cannot_upscale_is_refused_for_sr():
+    sr = ["task.kind=sr", "task.scale=2", "augment.synthetic_p=0"]
+    result = run_cli("pipeline.train", *sr, "model.name=dncnn")
+    assert_user_error(result, "model.name", "dncnn does not upscale", "task.scale=2")

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core import cli
-from ..core.distributed import configure_threads
+from ..core.distributed import configure_threads, resolve_device
 from ..core.errors import UserError
 from ..core.fsutil import write_text
 from ..core.tiling import auto_batch
-from ..core.training import resolve_device
 from . import FULL, QUICK, QUICK_DEMO
 from .demo import bench_demo
 from .inference import bench_inference

@@ -64,6 +64,19 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"train.device: '{name}' asked for, but no CUDA device is available")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(
+            f"train.device: '{name}' is not a device (auto, cpu, cuda, cuda:N)"
+        ) from None
+
+
 def setup(device: torch.device) -> torch.device:
     """Join the process group torchrun describes; returns the device this process trains on.
 

@@ -30,6 +30,8 @@ GAN_COLUMNS = ["d_loss", "g_adv", "g_content"]
 class GanTrainer(FoldTrainer):
     """FoldTrainer whose step is a discriminator step then a generator step."""
 
+    extra_columns = tuple(GAN_COLUMNS)
+
     def __init__(self, cfg: DictConfig, store: PairStore, fold: int, device: torch.device):
         if distributed.world_size() > 1:
             # Two discriminator passes per backward and a frozen D in the generator's step are

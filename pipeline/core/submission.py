@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 
 from .errors import UserError
-from .fsutil import write_text
 
 ID_COLUMN = "Image File"
 VALUE_COLUMN = "Y Channel Value"
@@ -29,13 +28,6 @@ def check_values(values: dict[str, float], where: str) -> None:
     for image_id, v in values.items():
         if not math.isfinite(v) or not 0.0 <= v <= 255.0:
             raise UserError(f"{where}: value for '{image_id}' is {v}, outside [0, 255]")
-
-
-def write_submission(
-    path: str | Path, values: dict[str, float], order: list[str] | None = None
-) -> None:
-    check_values(values, str(path))
-    write_text(path, format_csv(values, order))
 
 
 def read_submission(path: str | Path, extra_columns: bool = False) -> dict[str, float]:

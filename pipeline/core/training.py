@@ -20,10 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import signal
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -41,6 +38,7 @@ from .ema import ModelEMA
 from .errors import Interrupted, NonFiniteError, UserError
 from .evaluation import Evaluation, evaluate
 from .experiment import Experiment
+from .interrupt import StopRequest, ignore_ctrl_c
 from .losses import CompositeLoss, build_loss
 from .models.build import build_checked_model, model_args
 from .models.checkpoint import load_checkpoint, save_checkpoint
@@ -68,29 +66,6 @@ TASK_COLUMNS = ["val_ssim", "val_baseline_psnr", "val_gain"]
 DONE_METRICS = ("score", "y_mae", "psnr", "identity", "ssim", "baseline_psnr", "gain")
 
 
-def metric_columns(cfg: DictConfig) -> list[str]:
-    """metrics.csv's columns: the descanning ones, plus the task's and the GAN's."""
-    extra = TASK_COLUMNS if Task.of(cfg).reports_psnr_ssim else []
-    if cfg.gan.discriminator:
-        from .gan import GAN_COLUMNS  # gan.py subclasses FoldTrainer
-
-        extra = extra + GAN_COLUMNS
-    return METRIC_COLUMNS + extra
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"train.device: '{name}' asked for, but no CUDA device is available")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise UserError(
-            f"train.device: '{name}' is not a device (auto, cpu, cuda, cuda:N)"
-        ) from None
-
-
 def _lr_lambda(total_steps: int):
     def cosine(step: int) -> float:
         # Cosine decay to 1% of the base rate over the whole run.
@@ -100,38 +75,11 @@ def _lr_lambda(total_steps: int):
     return cosine
 
 
-class StopRequest:
-    """Ctrl-C (SIGINT) asks the loop to stop at the next step it completes instead of killing
-    it mid-step; a second Ctrl-C stops at once. Only the main thread can catch signals, so
-    elsewhere (a notebook's worker thread, say) Ctrl-C keeps its usual meaning."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    @contextlib.contextmanager
-    def armed(self) -> Iterator[StopRequest]:
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-
-        def handler(signum, frame):
-            self.requested = True
-            signal.signal(signal.SIGINT, previous)  # a second Ctrl-C interrupts at once
-
-        previous = signal.signal(signal.SIGINT, handler)
-        try:
-            yield self
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-
-def _ignore_ctrl_c(worker: int) -> None:
-    """DataLoader workers leave Ctrl-C to the main process, which stops at a step's end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class FoldTrainer:
     """Trains one fold of one experiment; `run()` returns what done.json records."""
+
+    # metrics.csv's columns beside the task's (what a subclass's step logs besides the loss)
+    extra_columns: tuple[str, ...] = ()
 
     def __init__(self, cfg: DictConfig, store: PairStore, fold: int, device: torch.device):
         self.cfg = cfg
@@ -181,7 +129,8 @@ class FoldTrainer:
             self.loss_fn.to(device)
         optimizer = torch.optim.Adam if t.optimizer == "adam" else torch.optim.AdamW
         self.optimizer = optimizer(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-        self.columns = metric_columns(cfg)
+        task_columns = TASK_COLUMNS if self.task.reports_psnr_ssim else []
+        self.columns = METRIC_COLUMNS + task_columns + list(self.extra_columns)
         self.samples = t.samples_per_epoch or len(self.dataset)
         # train.batch_size is the global batch: each of the ranks takes an equal share of it,
         # so a config trains the same way on any number of processes.
@@ -383,7 +332,7 @@ class FoldTrainer:
             # Its own generator: workers' seeds never draw from torch's global random state,
             # which a resumed run restores for the model (dropout) alone.
             generator=torch.Generator().manual_seed(0),
-            worker_init_fn=_ignore_ctrl_c,
+            worker_init_fn=ignore_ctrl_c,
         )
 
     def autocast(self):
@@ -657,12 +606,3 @@ class FoldTrainer:
         if tracker is not None:
             tracker.summary({f"{t.select}/{k}": v for k, v in metrics(chosen).items()})
         return done
-
-
-def fold_trainer(cfg: DictConfig, store: PairStore, fold: int, device: torch.device) -> FoldTrainer:
-    """The trainer the config asks for: a GAN trainer with gan.discriminator, else plain."""
-    if cfg.gan.discriminator:
-        from .gan import GanTrainer  # gan.py subclasses FoldTrainer
-
-        return GanTrainer(cfg, store, fold, device)
-    return FoldTrainer(cfg, store, fold, device)

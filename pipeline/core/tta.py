@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import torch
 
-VIEWS = tuple(range(8))
-
 
 def view(x: torch.Tensor, k: int) -> torch.Tensor:
     """View k of a (..., H, W) tensor: mirrored left-right if k >= 4, then k % 4 quarter turns."""
