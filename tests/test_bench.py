@@ -12,10 +12,9 @@ import torch
 from pipeline import bench
 from pipeline.bench.__main__ import main as bench_main
 from pipeline.bench.demo import bench_demo
-from pipeline.bench.loading import DecodeEverySample
+from pipeline.bench.loading import DecodeEverySample, apply_dihedral
 from pipeline.bench.training import make_trainer, trainer_step
 from pipeline.core.config import REPO_ROOT
-from pipeline.core.data import apply_dihedral
 from pipeline.core.errors import UserError
 from pipeline.core.models import list_models
 from tests.conftest import assert_user_error, run_cli
@@ -46,7 +45,13 @@ def test_quick_run_writes_every_number(tmp_path: Path, capsys, monkeypatch):
     assert [r["side"] for r in memory] == list(bench.QUICK.memory_sides)
     assert memory[-1]["numpy_peak_mb"] / memory[0]["numpy_peak_mb"] < 192 / 64
     printed = capsys.readouterr().out
-    assert "| patch | workers | prepared store | decode every sample | speedup |" in printed
+    header = (
+        "| patch | workers | prepared store | hand-written flips | decode every sample | speedup "
+    )
+    assert header + "| vs hand-written |" in printed
+    for r in result["loading"]:  # the default albumentations pipeline against the hand-written
+        assert r["vs_hand_written"] == pytest.approx(r["prepared"] / r["hand_written"])
+    assert result["augment_vs_hand_written"] == min(r["vs_hand_written"] for r in result["loading"])
     assert "| demo run, seconds | <= 600 | n/a | not run |" in printed
 
 
@@ -56,7 +61,7 @@ def test_the_baseline_decodes_and_crops_both_images_alike(tmp_path: Path):
     clean_full = np.asarray(bench.cv2.imread(str(pairs[0].clean)))[..., ::-1]
     dataset = DecodeEverySample(pairs, 16)
     for draw in range(5):
-        scan, clean = (t.numpy().transpose(1, 2, 0) for t in dataset[(draw, 0)])
+        scan, clean = (t.numpy().transpose(1, 2, 0) for t in dataset[(0, draw, 0)])
         # Find the window by undoing each of the 8 dihedral transforms on the scan crop.
         found = [
             (y, x)

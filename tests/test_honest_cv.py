@@ -75,8 +75,8 @@ def test_repeated_draws_of_a_patch_differ_whatever_the_workers(tmp_path: Path):
     rows = len(dataset)
     draws = EpochDraws(rows, 4 * rows, seed=3, epoch=0)  # every patch drawn four times
     items = list(draws)
-    row = items[0][1]
-    repeats = [dataset[item] for item in items if item[1] == row]
+    row = items[0][2]
+    repeats = [dataset[item] for item in items if item[2] == row]
     assert len(repeats) == 4
     # each draw of the same patch gets its own jitter, transform and synthetic scan
     scans = {r[0].numpy().tobytes() for r in repeats}

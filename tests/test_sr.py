@@ -12,6 +12,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
+from pipeline.core.augment import Augmenter
 from pipeline.core.config import load_config
 from pipeline.core.data import PatchDataset
 from pipeline.core.errors import UserError
@@ -248,10 +249,11 @@ def test_sr_crops_are_taken_at_matching_coordinates(tmp_path: Path):
     store = PairStore(next((tmp_path / "prepared").iterdir()))
     assert store.scale == 3 and store.manifest["settings"]["patch_size"] == 16
     assert store.clean(0).shape == (72, 72, 3) and store.scan(0).shape == (24, 24, 3)
-    data = PatchDataset(store, store.patches, 16, False, False, False, jitter=3)
+    augmenter = Augmenter(scale=store.scale, hflip=False, vflip=False, rot90=False)
+    data = PatchDataset(store, store.patches, 16, augmenter, jitter=3)
     checked = 0
     for i in range(len(data)):
-        lr, hr = (t.numpy().transpose(1, 2, 0) for t in data[(i, i)])
+        lr, hr = (t.numpy().transpose(1, 2, 0) for t in data[(0, i, i)])
         assert lr.shape == (16, 16, 3) and hr.shape == (48, 48, 3)
         # Away from the crop's border (the bicubic kernel reads 2 LR pixels around), the HR
         # crop shrunk by MATLAB bicubic is the LR crop, bit for bit.

@@ -142,6 +142,14 @@ class GanConfig:
 
 @dataclass
 class AugmentConfig:
+    # albumentations pipelines in albumentations' own serialized form (what A.to_dict writes:
+    # {__version__, transform}), as a mapping here, YAML text, or the path of a .yaml/.yml/.json
+    # file A.save wrote. pipeline: geometric transforms, applied identically to scan and clean
+    # (for super-resolution only flips, quarter turns and transposes); empty: the flips and
+    # quarter turns the three switches below allow (all on: D4). scan_only: photometric
+    # degradations of the scan alone (ImageCompression, GaussNoise, ColorJitter, Downscale...).
+    pipeline: Any = None
+    scan_only: Any = None
     hflip: bool = True
     vflip: bool = True
     rot90: bool = True
@@ -425,6 +433,11 @@ def validate(cfg: DictConfig) -> None:
     presets = ", ".join(PRESETS)
     for key, preset in (("demo.preset", cfg.demo.preset), ("synth.preset", cfg.synth.preset)):
         _check(preset in PRESETS, key, f"expected one of {presets}, got '{preset}'")
+    a = cfg.augment
+    if a.pipeline or a.scan_only or not (a.hflip and a.vflip and a.rot90):
+        from .augment import check_config  # here: albumentations takes a second to import
+
+        check_config(a, cfg.task.scale, p.patch_size)
     p_syn = cfg.augment.synthetic_p
     _check(0 <= p_syn <= 1, "augment.synthetic_p", f"must be in [0, 1], got {p_syn}")
     for name, value in synth_overrides(cfg).items():

@@ -1,6 +1,7 @@
 """Training samples: the epoch's sequence of draws, patches sliced from the prepared store for
-each draw, paired dihedral augmentation and, optionally, synthetic scans of the clean patches
-in place of the real ones."""
+each draw, the augmentation pipelines (core/augment.py: albumentations, by default the flips
+and quarter turns) and, optionally, synthetic scans of the clean patches in place of the real
+ones."""
 
 from __future__ import annotations
 
@@ -11,38 +12,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from .augment import POSITION, SYNTHETIC, Augmenter, KeyedRandom
 from .store import PairStore
 from .synth import Ranges, sample_params, simulate_scan
 
-SYNTH_STREAM = 1  # tells the synthetic scans' random stream from the patch and transform's
-
-
-def dihedral_choices(hflip: bool, vflip: bool, rot90: bool) -> list[tuple[bool, int]]:
-    """The (mirror, quarter turns) transforms the augmentation switches allow."""
-    if rot90 and (hflip or vflip):
-        return [(m, k) for m in (False, True) for k in range(4)]
-    if rot90:
-        return [(False, k) for k in range(4)]
-    choices = [(False, 0)]
-    if hflip:
-        choices.append((True, 0))
-    if vflip:
-        choices.append((True, 2))  # a vertical flip is a horizontal one turned half a circle
-    if hflip and vflip:
-        choices.append((False, 2))
-    return choices
-
-
-def apply_dihedral(image: np.ndarray, mirror: bool, turns: int) -> np.ndarray:
-    if mirror:
-        image = image[:, ::-1]
-    return np.rot90(image, turns)
-
 
 class PatchDataset(Dataset):
-    """(scan, clean) uint8 CHW tensor pairs; one random dihedral transform applied to both.
-    Patches are `patch_size` scan pixels; for a super-resolution store the clean patch covers
-    the same area, `store.scale` times as many pixels a side.
+    """(scan, clean) uint8 CHW tensor pairs, augmented by `augmenter` (geometric transforms
+    applied identically to both, photometric ones to the scan alone; by default one of the 8
+    flips and quarter turns, drawn uniformly). Patches are `patch_size` scan pixels; for a
+    super-resolution store the clean patch covers the same area, `store.scale` times as many
+    pixels a side.
 
     With `jitter` > 0 each patch moves by up to that many pixels from its grid position (staying
     inside the image), so an epoch sees patches between the prepared grid's corners too.
@@ -54,11 +34,11 @@ class PatchDataset(Dataset):
     never written; the trainer gives this dataset training rows only, so validation and test
     images are never replaced.
 
-    Items are (draw, row): the draw's position in the epoch's sequence (EpochDraws) and the
-    patch row it drew. Randomness comes from (seed, epoch, draw), so a patch drawn twice in
-    one epoch gets two different jitters, transforms and synthetic scans, and a sample does
-    not depend on the number of workers or processes or on the order batches are fetched in;
-    a resumed run sees the same data.
+    Items are (epoch, draw, row): the epoch, the draw's position in the epoch's sequence
+    (EpochDraws) and the patch row it drew. Randomness comes from (seed, epoch, draw), so a
+    patch drawn twice in one epoch gets two different jitters, transforms and synthetic scans,
+    and a sample does not depend on the number of workers or processes or on the order batches
+    are fetched in; a resumed run sees the same data.
     """
 
     def __init__(
@@ -66,9 +46,7 @@ class PatchDataset(Dataset):
         store: PairStore,
         rows: np.ndarray,
         patch_size: int,
-        hflip: bool = True,
-        vflip: bool = True,
-        rot90: bool = True,
+        augmenter: Augmenter | None = None,
         seed: int = 0,
         jitter: int = 0,
         synthetic_p: float = 0.0,
@@ -77,7 +55,7 @@ class PatchDataset(Dataset):
         self.store = store
         self.rows = rows
         self.patch = patch_size
-        self.choices = dihedral_choices(hflip, vflip, rot90)
+        self.augmenter = augmenter if augmenter is not None else Augmenter(scale=store.scale)
         self.seed = seed
         self.jitter = jitter
         self.synthetic_p = synthetic_p
@@ -87,10 +65,7 @@ class PatchDataset(Dataset):
             # parallelism. OpenCV's thread pool would only oversubscribe the cores, and thread
             # pools do not survive fork() into a worker: switched off here, before any fork.
             cv2.setNumThreads(0)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self._position_rng = KeyedRandom(POSITION)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -116,21 +91,27 @@ class PatchDataset(Dataset):
         params = sample_params(self.synth_ranges, rng)
         return simulate_scan(np.ascontiguousarray(clean), params, rng, back=back)
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        draw, row = item
+    def __getitem__(self, item: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, draw, row = item
         p = self.patch
-        rng = np.random.default_rng([self.seed, self.epoch, draw])
+        # Each stream its own generator, keyed by (seed, epoch, draw): synthetic scans or a
+        # scan-only degradation change the scans and nothing else, the positions and the
+        # geometry stay what they are without them.
+        rng = self._position_rng.reseed(self.seed, epoch, draw)
         image, y, x = self._position(row, rng)
-        scan = self.store.scan(image)[y : y + p, x : x + p]
-        clean = self._clean_patch(image, y, x)
+        # Plain arrays, not numpy.memmap slices: those run Python code (__array_finalize__) in
+        # every numpy call the augmentation makes on them.
+        scan = np.asarray(self.store.scan(image)[y : y + p, x : x + p])
+        clean = np.asarray(self._clean_patch(image, y, x))
         if self.synthetic_p > 0:
-            # A generator of its own, so synthetic scans change the scans and nothing else:
-            # the patches and their transforms stay those of synthetic_p = 0.
-            synth_rng = np.random.default_rng([self.seed, self.epoch, draw, SYNTH_STREAM])
+            # A fresh generator, not a reseeded one: the simulator spawns child generators,
+            # which a reseeded generator would give anew on every call.
+            synth_rng = np.random.default_rng([self.seed, epoch, draw, SYNTHETIC])
             if synth_rng.random() < self.synthetic_p:
                 scan = self._synthetic_scan(clean, synth_rng)
-        mirror, turns = self.choices[rng.integers(len(self.choices))]
-        pair = [apply_dihedral(a, mirror, turns) for a in (scan, clean)]
+        scan, clean = self.augmenter.apply(scan, clean, self.seed, epoch, draw)
+        # HWC -> CHW: one copy, and never a view of the read-only memory map.
+        pair = (scan, clean)
         return tuple(torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in pair)
 
 
@@ -142,18 +123,20 @@ def draw_order(rows: int, samples: int, seed: int, epoch: int) -> np.ndarray:
     return np.concatenate([rng.permutation(rows) for _ in range(rounds)])[:samples]
 
 
-class EpochDraws(Sampler[tuple[int, int]]):
-    """The epoch's (draw, row) items from draw `start` on: a resumed run skips the draws it
-    has trained on without loading them. Every process draws the same sequence (ShardSampler
-    deals it out)."""
+class EpochDraws(Sampler[tuple[int, int, int]]):
+    """The epoch's (epoch, draw, row) items from draw `start` on: a resumed run skips the draws
+    it has trained on without loading them. Every process draws the same sequence
+    (ShardSampler deals it out); the epoch travels with each item, so no worker can hold a
+    stale one."""
 
     def __init__(self, rows: int, samples: int, seed: int, epoch: int, start: int = 0) -> None:
         self.order = draw_order(rows, samples, seed, epoch)
+        self.epoch = epoch
         self.start = start
 
     def __len__(self) -> int:
         return max(0, len(self.order) - self.start)
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
         for draw in range(self.start, len(self.order)):
-            yield draw, int(self.order[draw])
+            yield self.epoch, draw, int(self.order[draw])

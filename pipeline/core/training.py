@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 
 from . import distributed
 from .agc import adaptive_clip_grad_
+from .augment import Augmenter
 from .config import synth_ranges, to_dict, to_yaml
 from .data import EpochDraws, PatchDataset
 from .distributed import ShardSampler
@@ -106,9 +107,7 @@ class FoldTrainer:
             store,
             rows,
             settings["patch_size"],
-            a.hflip,
-            a.vflip,
-            a.rot90,
+            Augmenter(a.pipeline, a.scan_only, store.scale, a.hflip, a.vflip, a.rot90),
             t.seed,
             jitter=settings["stride"] // 2 if a.jitter else 0,
             synthetic_p=a.synthetic_p,
@@ -389,7 +388,6 @@ class FoldTrainer:
         """The rest of the epoch under way, from batch `self.batch`; returns its mean losses."""
         t = self.cfg.train
         self.net.train()  # the DDP wrapper too, under torchrun
-        self.dataset.set_epoch(self.epoch)
         draws = EpochDraws(
             len(self.dataset),
             self.samples,
