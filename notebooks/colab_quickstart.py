@@ -24,47 +24,67 @@
 # TTA, write the submission. Then it shows restored images next to their scans and clean
 # pages, the cross-validation table and the local leaderboard.
 #
-# On Colab: *Runtime > Change runtime type > GPU* first. The setup cell clones the project
-# and installs it; set `MOUNT_DRIVE = True` and `DATA_ROOT` to use a competition folder on
-# Google Drive. Anywhere else (Jupyter, VS Code) the notebook runs from the repository as it
-# is, and the Colab-only steps are skipped.
+# On Colab: *Runtime > Change runtime type > GPU* first. The setup cell installs the package
+# (`pip install git+REPO_URL`: set `REPO_URL` once, where the repository is published); set
+# `MOUNT_DRIVE = True` and `DATA_ROOT` to use a competition folder on Google Drive.
+#
+# On Kaggle (detected, or `KAGGLE = True`): the competition is read from `/kaggle/input/...`
+# (read-only; the first folder there with `train/scan`, or `DATA_ROOT`), and everything is
+# written under `/kaggle/working`, `submission.csv` at its top where Kaggle looks for it. With
+# the notebook's internet off, add a dataset holding the package's wheel (`pip wheel . -w
+# dist` in the repository) and set `WHEELS` to its folder: nothing else is downloaded.
+#
+# Anywhere else (Jupyter, VS Code) the notebook runs from the repository, where `run_all.sh`
+# and `run_tests.sh` installed the package into `.venv`.
 
 # %% tags=["parameters"]
-REPO_URL = "https://github.com/OWNER/descan.git"  # where Colab clones the project from
-CONFIG = "configs/demo.yaml"  # the experiment's config
-DATA_ROOT = ""  # empty: the demo data; else a folder with train/scan, train/clean, test/scan
+# Set once, when the repository is published: Colab and Kaggle install the package from it.
+REPO_URL = "https://github.com/OWNER/descan.git"
+WHEELS = ""  # a folder holding the descan wheel: installed from there, without the network
+CONFIG = "configs/demo.yaml"  # the experiment's config (a shipped one, or a file of yours)
+DATA_ROOT = ""  # empty: the demo data (on Kaggle: the competition); else train/scan, ...
 MOUNT_DRIVE = False  # Colab only: mount Google Drive, e.g. for DATA_ROOT="/content/drive/..."
+KAGGLE = None  # None: detect a Kaggle notebook; True / False to say
+KAGGLE_INPUT = "/kaggle/input"  # Kaggle: the read-only datasets and competitions
+KAGGLE_WORKING = "/kaggle/working"  # Kaggle: where everything is written
 OVERRIDES: list[str] = []  # key=value settings on top of CONFIG, e.g. ["train.epochs=10"]
 SHOW = 4  # out-of-fold images in the scan / prediction / clean grid
 
 # %% [markdown]
 # ## Setup
-# On Colab: clone and install (torch is already there, so the pinned CUDA build, a large
-# download, is skipped). Elsewhere: work from this repository.
+# Installs the package where it is not installed yet (Colab, Kaggle; torch is already there,
+# so the pinned CUDA build, a large download, is skipped), then picks where data is read and
+# outputs are written.
 
 # %%
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 IN_COLAB = "google.colab" in sys.modules
-if IN_COLAB:
-    ROOT = Path("/content/descan")
-    if not ROOT.exists():
-        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(ROOT)], check=True)
-    requirements = [
-        line
-        for line in (ROOT / "requirements.txt").read_text().splitlines()
-        if line and not line.startswith(("#", "torch==", "torchvision=="))
-    ]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *requirements], check=True)
+ON_KAGGLE = bool(os.environ.get("KAGGLE_KERNEL_RUN_TYPE")) if KAGGLE is None else KAGGLE
+if importlib.util.find_spec("pipeline") is None:
+    offline = ["--no-index", "--find-links", WHEELS, "descan"]  # the wheels in WHEELS only
+    source = offline if WHEELS else [f"git+{REPO_URL}"]
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *source], check=True)
+PLACES: list[str] = []  # where outputs go, when not under the working folder
+if ON_KAGGLE:
+    WORK = Path(KAGGLE_WORKING)
+    if not DATA_ROOT:
+        found = sorted(p.parent.parent for p in Path(KAGGLE_INPUT).glob("*/train/scan"))
+        DATA_ROOT = str(found[0]) if found else ""
+    PLACES = [f"runs={WORK / 'runs'}", f"data.prepared={WORK / 'prepared'}", f"submissions={WORK}"]
+    os.environ.setdefault("WANDB_DIR", str(WORK))
+elif IN_COLAB:
+    WORK = Path("/content")
 else:
-    ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-os.chdir(ROOT)
-sys.path.insert(0, str(ROOT))
+    WORK = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
+WORK.mkdir(parents=True, exist_ok=True)
+os.chdir(WORK)
 os.environ["PIPELINE_PROGRESS"] = "1"  # progress bars in the cell output
-print("working in", ROOT, "(Colab)" if IN_COLAB else "")
+print("working in", WORK, "(Kaggle)" if ON_KAGGLE else "(Colab)" if IN_COLAB else "")
 
 # %%
 if IN_COLAB and MOUNT_DRIVE:
@@ -85,7 +105,7 @@ from pipeline import export, infer, make_demo, prepare, score, train
 from pipeline.core.config import load_config
 from pipeline.core.experiment import Experiment
 
-SETTINGS = [*OVERRIDES, *([f"data.root={DATA_ROOT}"] if DATA_ROOT else [])]
+SETTINGS = [*OVERRIDES, *PLACES, *([f"data.root={DATA_ROOT}"] if DATA_ROOT else [])]
 ARGS = ["--config", CONFIG, *SETTINGS]
 cfg = load_config(CONFIG, SETTINGS)
 RUN = Experiment.of(cfg)

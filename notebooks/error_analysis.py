@@ -33,12 +33,12 @@ TABLE = 20  # rows of the ranked table
 
 # %%
 import os
-import sys
 from pathlib import Path
 
+# The package is installed (run_all.sh and run_tests.sh install it into .venv; elsewhere
+# `pip install -e .`); paths in the config are relative to the repository.
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 os.chdir(ROOT)
-sys.path.insert(0, str(ROOT))
 
 import pandas as pd
 from IPython.display import Image, display

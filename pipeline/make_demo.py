@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import cli
-from .core.config import REPO_ROOT, to_dict
+from .core.config import to_dict
 from .core.errors import UserError
 from .core.fsutil import atomic_dir
 from .core.imageio import write_png
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "--if-needed",
         action="store_true",
         help="do nothing when data.root already holds this demo, or holds data that is not a "
-        "demo; a missing data.root is built only under the repository's data/ folder (what "
+        "demo; a missing data.root is built only under the working folder's data/ (what "
         "run_all.sh uses, so a mistyped dataset path is an error, not a new demo)",
     )
     args, cfg = cli.parse_config(parser, argv)
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         print(f"make_demo: {out} is up to date")
         return 0
-    if args.if_needed and not out.exists() and not _is_under(out, REPO_ROOT / "data"):
+    if args.if_needed and not out.exists() and not _is_under(out, Path.cwd() / "data"):
         raise UserError(
             f"data.root: {out} not found; point it at a competition folder "
             "(train/scan, train/clean, test/scan)"

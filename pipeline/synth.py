@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .core import cli
-from .core.config import DEFAULT_CONFIG, load_config, synth_overrides, synth_ranges
+from .core.config import load_config, synth_overrides, synth_ranges
 from .core.errors import UserError
 from .core.fsutil import atomic_dir
 from .core.imageio import list_images, read_rgb, write_png
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--config",
-        default=str(DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[1])),
+        default="configs/demo.yaml",
         help="experiment YAML whose synth section applies (default: %(default)s)",
     )
     parser.add_argument(

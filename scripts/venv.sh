@@ -10,10 +10,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PY=.venv/bin/python
 stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing requirements.txt into .venv (first time: a few minutes)"
   "$PY" -m pip install --quiet --upgrade pip
   "$PY" -m pip install --quiet -r requirements.txt
+  # the package itself, editable: `descan` on the PATH of .venv, notebooks import it as is
+  "$PY" -m pip install --quiet --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi

@@ -116,6 +116,38 @@ def test_quickstart_runs_every_stage_and_ends_with_the_submission(quickstart):
     assert len(outputs(nb, "text/html")) >= 3  # folds table, leaderboard, submission head
 
 
+def test_on_kaggle_it_reads_the_input_and_writes_under_working_only(quickstart, tmp_path):
+    """Kaggle mode: the competition found under the (read-only) input folder, every output
+    under the working folder, submission.csv at its top; nothing written next to the input."""
+    tmp, overrides, _ = quickstart
+    competition = tmp_path / "input" / "descan-comp"
+    shutil.copytree(tmp / "demo", competition)
+    before = sorted((p, p.stat().st_mtime_ns) for p in (tmp_path / "input").rglob("*"))
+    working = tmp_path / "working"
+    fast = [o for o in overrides if o.split("=")[0] not in DATA_KEYS]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WANDB_MODE", "disabled")
+        nb = execute(
+            "colab_quickstart",
+            {
+                "OVERRIDES": fast,
+                "SHOW": 2,
+                "KAGGLE": True,
+                "KAGGLE_INPUT": str(tmp_path / "input"),
+                "KAGGLE_WORKING": str(working),
+            },
+            "{'data': str(cfg.data.root), 'runs': str(cfg.runs)}",
+        )
+    got = result(nb)
+    assert got == {"data": str(competition), "runs": str(working / "runs")}
+    assert (working / "submission.csv").is_file() and (working / "runs" / "nb").is_dir()
+    assert sorted((p, p.stat().st_mtime_ns) for p in (tmp_path / "input").rglob("*")) == before
+    assert "working in " + str(working) + " (Kaggle)" in stdout(nb)
+
+
+DATA_KEYS = {"data.root", "data.prepared", "runs", "submissions"}
+
+
 def test_explore_data_sees_the_pairs_as_the_metric_does(quickstart):
     tmp, overrides, _ = quickstart
     with pytest.MonkeyPatch.context() as env:
@@ -185,12 +217,15 @@ def test_notebooks_are_stripped_and_match_their_text_twin(name: str):
     assert len(params) == 1
 
 
-def test_colab_only_steps_are_guarded():
+def test_installing_and_colab_steps_are_guarded():
     lines = (NOTEBOOKS / "colab_quickstart.py").read_text().splitlines()
-    for needle in ("google.colab import", "drive.mount(", "files.download(", '"clone"', '"pip"'):
+    for needle in ("google.colab import", "drive.mount(", "files.download(", '"pip"'):
         found = [x for x in lines if needle in x and not x.lstrip().startswith("#")]
-        assert found and all(x.startswith("    ") for x in found), needle  # under `if IN_COLAB`
-    assert 'IN_COLAB = "google.colab" in sys.modules' in lines
+        assert found and all(x.startswith("    ") for x in found), needle  # under an `if`
+    assert 'if importlib.util.find_spec("pipeline") is None:' in lines  # only where missing
+    assert sum("REPO_URL =" in x for x in lines) == 1  # the one place to set it
+    for name in NAMES:
+        assert "sys.path" not in (NOTEBOOKS / f"{name}.py").read_text(), name
 
 
 def test_readme_badge_opens_the_quickstart():

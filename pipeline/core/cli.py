@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from omegaconf import DictConfig
 
-from .config import DEFAULT_CONFIG, load_config
+from .config import load_config
 from .errors import Interrupted, UserError
 from .progress import close_all
 
@@ -43,7 +43,7 @@ def stage_parser(prog: str, description: str, config: bool = True) -> Parser:
     if config:
         parser.add_argument(
             "--config",
-            default=str(DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[1])),
+            default="configs/demo.yaml",
             help="experiment YAML (default: %(default)s)",
         )
         parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")

@@ -18,7 +18,22 @@ from .errors import UserError
 from .synth import PRESETS, Ranges, check_setting, make_ranges
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
+# The shipped configs live in the package (pipeline/configs; configs/ in the repository points
+# there), so an installed `descan` finds them from any folder.
+PACKAGE_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+DEFAULT_CONFIG = PACKAGE_CONFIGS / "demo.yaml"
+
+
+def config_path(path: str | Path | None) -> Path:
+    """The config file a --config value names: the path as given, or else a shipped config of
+    that name (`configs/descan.yaml` or `descan.yaml` outside the repository)."""
+    if path is None:
+        return DEFAULT_CONFIG
+    path = Path(path)
+    if path.is_file() or path.is_absolute() or path.parent.name not in ("", "configs"):
+        return path
+    shipped = PACKAGE_CONFIGS / path.name
+    return shipped if shipped.is_file() else path
 
 
 LAYOUTS = ("auto", "pairs", "gopro")
@@ -275,7 +290,7 @@ def _merge(base: DictConfig, other: DictConfig, source: str) -> DictConfig:
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> DictConfig:
     """Schema defaults <- YAML file <- `key=value` overrides, checked for unknown keys and types."""
     cfg = OmegaConf.structured(Config)
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+    path = config_path(path)
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
     try:
