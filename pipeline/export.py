@@ -13,6 +13,7 @@ from .core.imageio import list_images, read_rgb
 from .core.metrics import mean_y
 from .core.pairing import data_path
 from .core.progress import progress
+from .core.report import log_submission
 from .core.submission import check_same_ids, check_values, format_csv, read_submission
 from .core.task import Task
 
@@ -80,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     for target in targets:
         write_text(target, text)
     print(f"export: {len(values)} rows -> {', '.join(map(str, targets))}")
+    if not paths:  # the experiment's own submission: traced to its models in W&B
+        log_submission(cfg, targets[0])
     return 0
 
 

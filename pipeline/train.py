@@ -14,6 +14,7 @@ from .core.experiment import Experiment
 from .core.models.build import build_checked_model, build_discriminator
 from .core.pairing import open_store
 from .core.progress import say
+from .core.report import fold_model
 from .core.tracking import Tracker
 from .core.trainers import fold_trainer
 from .core.training import FoldTrainer
@@ -146,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def model_artifact(cfg, fold: int) -> tuple:
+    name, files, meta = fold_model(cfg, fold)
+    return name, "model", files, meta
+
+
 def _config_changed(cfg, run: Experiment) -> bool:
     """Whether config.yaml should be (re)written: none yet, or training settings changed (a
     resumed fold asked to train longer, folds trained anew). A rerun leaves it as it is."""
@@ -173,6 +179,8 @@ def _train_fold(cfg, trainer: FoldTrainer, argv: list[str]) -> None:
         tracker = Tracker(cfg, name=f"{cfg.experiment}-fold{fold}", job_type="train")
     try:
         done = trainer.run(tracker)
+        if tracker is not None:  # the weights the fold contributes, as a W&B artifact
+            tracker.log_artifact(*model_artifact(cfg, fold))
     except Interrupted as e:
         raise Interrupted(f"{e}\nto continue: {resume_command(argv)}") from None
     finally:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import infer, leaderboard, prepare, report, submit, sweep, train
+from pipeline import export, infer, leaderboard, prepare, report, submit, sweep, train
 from pipeline.core.config import MISSING, config_diff, load_config, to_yaml
 from pipeline.core.errors import UserError
 from pipeline.core.evaluation import title_table
@@ -36,6 +36,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory):
         f"data.root={root}",
         f"data.prepared={tmp / 'prepared'}",
         f"runs={tmp / 'runs'}",
+        f"submissions={tmp / 'subs'}",
         "prepare.patch_size=16",
         "prepare.stride=16",
         "model.name=dncnn",
@@ -60,7 +61,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory):
         ]:
             env.setenv(var, str(tmp / "wandb_home" / sub))
         env.setenv("WANDB_MODE", "offline")
-        for stage in (prepare, train, infer):
+        for stage in (prepare, train, infer, export):
             assert stage.main(overrides) == 0
     cfg = load_config(None, overrides)
     return cfg, overrides, tmp / "runs" / "exp_a", tmp / "wandb_home" / "wandb"
@@ -130,6 +131,7 @@ def test_wandb_offline_runs_are_grouped_by_experiment(experiment):
         ("exp_a-fold0", "train"),
         ("exp_a-fold1", "train"),
         ("exp_a-fold2", "train"),
+        ("exp_a-submission", "submission"),
         ("exp_a-summary", "summary"),
     ]
     assert {r.group for r in runs} == {"exp_a"}
@@ -152,6 +154,33 @@ def test_wandb_offline_runs_are_grouped_by_experiment(experiment):
     assert {"plots/curves/width", "plots/worst/height"} <= summary.summary.keys()
     fold_run = next(r for r in runs if r.name == "exp_a-fold1")
     assert fold_run.summary["final/score"] == pytest.approx(best[1], abs=1e-12)
+
+
+def test_wandb_artifacts_trace_the_submission_to_the_fold_models(experiment):
+    """Each fold run logs the weights it contributes, the summary run the out-of-fold table and
+    CV (made from the fold models), the submission run the CSV (made from both): offline,
+    the inputs are in the runs' config with the digests W&B gives the logged versions."""
+    _, _, run, wandb_dir = experiment
+    runs = {r.name: r for r in offline_runs(wandb_dir)}
+    models = []
+    for fold in range(FOLDS):
+        logged = runs[f"exp_a-fold{fold}"].logged[f"exp_a-fold{fold}"]
+        assert logged["type"] == "model"
+        assert runs[f"exp_a-fold{fold}"].artifacts[f"exp_a-fold{fold}"] == ["done.json", "final.pt"]
+        assert logged["metadata"]["fold"] == fold and logged["metadata"]["select"] == "final"
+        assert f"sha-{logged['digest'][:16]}" in logged["aliases"]
+        models.append({"name": f"exp_a-fold{fold}", "type": "model", "digest": logged["digest"]})
+    summary = runs["exp_a-summary"]
+    assert summary.config["inputs"] == models
+    cv = summary.logged["exp_a-cv"]
+    assert cv["type"] == "oof"
+    assert sorted(summary.artifacts["exp_a-cv"]) == ["config.yaml", "cv.json", "oof_scores.csv"]
+    assert cv["metadata"]["cv"] == json.loads((run / "cv.json").read_text())["cv"]
+    submission = runs["exp_a-submission"]
+    sub = submission.logged["exp_a-submission"]
+    assert sub["type"] == "submission" and submission.artifacts["exp_a-submission"] == ["exp_a.csv"]
+    oof = {"name": "exp_a-cv", "type": "oof", "digest": cv["digest"]}
+    assert submission.config["inputs"] == [oof, *models]
 
 
 def test_report_redraws_the_plots(experiment, capsys):

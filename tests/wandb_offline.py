@@ -51,6 +51,9 @@ class OfflineRun:
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, list[str]] = field(default_factory=dict)  # name -> file paths
+    # name -> type, digest, aliases and metadata, for the artifacts the run logged itself
+    # (W&B also logs a run's tables and media as artifacts; they are in `artifacts` only)
+    logged: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def offline_runs(wandb_dir: Path) -> list[OfflineRun]:
@@ -77,7 +80,13 @@ def offline_runs(wandb_dir: Path) -> list[OfflineRun]:
                     key = item.key or "/".join(item.nested_key)
                     run.summary[key] = json.loads(item.value_json)
             elif kind == "artifact":
-                paths = [c.path for c in r.artifact.manifest.contents]
-                run.artifacts[r.artifact.name] = paths
+                a = r.artifact
+                run.artifacts[a.name] = [c.path for c in a.manifest.contents]
+                run.logged[a.name] = {
+                    "type": a.type,
+                    "digest": a.digest,
+                    "aliases": list(a.aliases),
+                    "metadata": json.loads(a.metadata) if a.metadata else {},
+                }
         runs.append(run)
     return runs
