@@ -6,11 +6,12 @@ import time
 from datetime import UTC, datetime
 
 from .core import cli
+from .core.baselines import ladder_of
 from .core.config import fold_list
 from .core.distributed import configure_threads, resolve_device
-from .core.evaluation import cv_line, cv_summary, fold_line
+from .core.evaluation import cv_line, cv_summary, fold_line, ladder_columns, ladder_line
 from .core.experiment import Experiment
-from .core.inference import fold_models, predict_oof, predict_test
+from .core.inference import finish_oof, finish_test, fold_models, predict_oof, predict_test
 from .core.models import count_params
 from .core.pairing import open_store
 from .core.report import report_experiment
@@ -58,16 +59,32 @@ def _infer(cfg, task: Task, run: Experiment, folds: list[int], device, start: fl
         f"infer: {len(models)} fold model(s) x {len(cfg.infer.tta)} TTA view(s), "
         f"{cfg.infer.tile}px tiles on {device}"
     )
-    summary = None
+    summary, finishing = None, None
     if cfg.infer.oof:
         rows = predict_oof(cfg, run, store, models, device)
-        run.write_oof(rows, ["stem", "title", "fold", *task.image_metrics])
         summary = {"experiment": cfg.experiment, "tta": list(cfg.infer.tta)}
+        if task.is_competition:  # the cheap answers, on the same folds
+            ladder = ladder_of(store)
+            summary["ladder"] = ladder["cv"]
+            if cfg.infer.finish:
+                raw = cv_summary(rows, task)["cv"]
+                rows, finishing = finish_oof(cfg, run, store, rows, ladder)
+                summary["finishing"] = {"cv_raw": raw, **finishing}
+        run.write_oof(rows, ["stem", "title", "fold", *task.image_metrics])
         summary |= cv_summary(rows, task)
         run.write_cv(summary)
         for f in summary["folds"]:
             print(f"  {fold_line(f, task)}")
     print(f"infer: test predictions -> {predict_test(cfg, run, list(models.values()), device)}")
+    if finishing is not None:
+        finish_test(cfg, run, store, finishing["weight"])
+        w = finishing["weight"]
+        per_fold = ", ".join(f"{v:.2f}" for v in finishing["fold_weights"].values())
+        print(
+            f"infer: finishing: each image's mean Y moved to {w:.2f} x its own + {1 - w:.2f} x "
+            f"the regressor's (fitted out of fold); CV {summary['finishing']['cv_raw']:.4f} -> "
+            f"{summary['cv']:.4f} (each fold's weight fitted on the other folds: {per_fold})"
+        )
     if summary is not None:
         train_seconds = sum(d["seconds"] for f in folds if (d := run.read_done(f)) is not None)
         run.record_leaderboard(
@@ -80,6 +97,7 @@ def _infer(cfg, task: Task, run: Experiment, folds: list[int], device, start: fl
                 "cv": f"{summary['cv']:.6f}",
                 "fold_std": f"{summary['fold_std']:.6f}",
                 "baseline": f"{summary['baseline']:.6f}",
+                **ladder_columns(summary),
                 "y_mae": f"{summary['y_mae']:.4f}",
                 "psnr": f"{summary['psnr']:.3f}",
                 "wall_s": f"{train_seconds + time.perf_counter() - start:.0f}",
@@ -88,6 +106,8 @@ def _infer(cfg, task: Task, run: Experiment, folds: list[int], device, start: fl
             },
         )
         print(cv_line(summary, task))
+        if "ladder" in summary:
+            print(ladder_line(summary))
         plots = report_experiment(cfg)
         print(f"infer: plots -> {plots[0].parent} ({', '.join(p.name for p in plots)})")
     return 0

@@ -168,3 +168,22 @@ def cv_line(cv: dict[str, Any], task: Task) -> str:
         f"CV {task.kind} ({task.metric_names}, {cv['images']} out-of-fold images): "
         f"{task.metrics_line(cv)}   {folds}"
     )
+
+
+def ladder_line(cv: dict[str, Any]) -> str:
+    """The baseline ladder beside the CV: each rung's CV on the same folds, and where the
+    experiment stands among them."""
+    ladder = cv["ladder"]
+    rungs = "  ".join(f"{rung} {value:.4f}" for rung, value in ladder.items())
+    best = min(ladder, key=ladder.get)
+    ratio = cv["cv"] / ladder[best] if ladder[best] > 0 else float("inf")
+    verdict = "beats every rung" if cv["cv"] < ladder[best] else f"does not beat {best}"
+    return f"ladder (same folds): {rungs}   the experiment {verdict} ({ratio:.2f} x {best})"
+
+
+def ladder_columns(cv: dict[str, Any]) -> dict[str, str]:
+    """The leaderboard's ladder columns: the best rung's name and CV (empty without one)."""
+    if "ladder" not in cv:
+        return {}
+    best = min(cv["ladder"], key=cv["ladder"].get)
+    return {"best_baseline": f"{best} {cv['ladder'][best]:.4f}"}

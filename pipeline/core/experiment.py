@@ -47,6 +47,7 @@ LEADERBOARD_COLUMNS = [
     "cv",
     "fold_std",
     "baseline",
+    "best_baseline",
     "y_mae",
     "psnr",
     "wall_s",
@@ -283,8 +284,13 @@ class Experiment:
         for r in rows:
             r["fold"] = int(r["fold"])
             for k in OOF_FLOATS:
-                r[k] = float(r[k])
+                if k in r:  # a blend's table has the leaderboard columns only
+                    r[k] = float(r[k])
         return rows
+
+    def baseline_submission(self, submissions: str | Path, rung: str) -> Path:
+        """Where the `baselines` stage writes a rung's submission for this experiment's data."""
+        return Path(submissions) / f"{self.name}-baseline-{rung}.csv"
 
     def record_leaderboard(self, row: dict[str, Any]) -> None:
         """Put the experiment on the local leaderboard CSV (rewritten atomically); a row of the

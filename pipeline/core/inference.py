@@ -14,12 +14,15 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from .baselines import Ladder, Page, store_pages
 from .config import training_changes
 from .errors import NonFiniteError, UserError
 from .evaluation import evaluate
 from .experiment import Experiment
+from .finishing import nested_targets, shift_mean_y
 from .fsutil import atomic_dir
 from .imageio import read_rgb, write_png
+from .metrics import mean_y
 from .models.checkpoint import load_checkpoint, model_from_checkpoint
 from .pairing import held_out_inputs
 from .progress import progress
@@ -125,3 +128,42 @@ def predict_test(
         for stem, path in progress(scans.items(), desc="test", unit="img"):
             write_png(out / f"{stem}.png", predict(read_rgb(path)))
     return run.test_dir
+
+
+def finish_oof(
+    cfg: DictConfig, run: Experiment, store: PairStore, rows: list[dict[str, Any]], ladder: dict
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Finishing, out of fold: each OOF image shifted to its nested target (w fitted on the
+    other folds' rows), rewritten in pred/oof and scored again. Returns the new rows and the
+    finishing record (the weights)."""
+    task = Task.of(cfg)
+    fit = nested_targets(rows, ladder["oof"]["regressor"])
+    index = {r.stem: i for i, r in enumerate(store.images)}
+    finished = []
+    with atomic_dir(run.oof_dir) as out:
+        for row in progress(rows, desc="finish oof", unit="img", leave=False):
+            i = index[row["stem"]]
+            image = shift_mean_y(
+                read_rgb(run.oof_dir / f"{row['stem']}.png"), fit["targets"][row["stem"]]
+            )
+            write_png(out / f"{row['stem']}.png", image)
+            scan, clean = np.asarray(store.scan(i)), np.asarray(store.clean(i))
+            scored = task.score(image, clean, task.baseline(scan))
+            finished.append({**row, **scored})
+    record = {"fold_weights": fit["fold_weights"], "weight": fit["weight"]}
+    return finished, record
+
+
+def finish_test(cfg: DictConfig, run: Experiment, store: PairStore, weight: float) -> None:
+    """Finishing, on the test images: the regressor fitted on all training pairs, each
+    restored test image shifted to `weight` x its mean Y + (1 - weight) x the regressor's."""
+    scans = held_out_inputs(cfg)
+    stems = sorted(scans)
+    regressor = Ladder(store_pages(store)).predict(
+        [Page(s, s, -1, read_rgb(scans[s]), None) for s in stems]
+    )["regressor"]
+    with atomic_dir(run.test_dir) as out:
+        for stem, reg in progress(zip(stems, regressor, strict=True), desc="finish test"):
+            image = read_rgb(run.test_dir / f"{stem}.png")
+            target = weight * mean_y(image) + (1 - weight) * reg
+            write_png(out / f"{stem}.png", shift_mean_y(image, target))
