@@ -27,6 +27,7 @@ RESTORERS = [
     "dncnn",
     "edsr",
     "nafnet",
+    "pagenet",
     "pix2pix_unet",
     "rdn",
     "resunet",

@@ -116,3 +116,29 @@ def test_blending_memory_does_not_grow_with_height_and_grows_with_width_by_one_b
     band = 3 * 32 * 4  # bytes of the float band per pixel of width
     grown = peak(64, 1024) - base
     assert 0.9 * band * 960 < grown < 1.3 * band * 960  # one band: 16x the pixels, +band only
+
+
+def test_a_whole_page_model_gets_its_page_once_and_tiles_equal_the_whole_image():
+    """PageNet's correction comes from the whole image (computed once, not per tile), so tiled
+    inference over any tiling and views equals the model run on the whole image at once."""
+    from pipeline.core.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("pagenet", thumb=16, bins=8).eval()
+    with torch.no_grad():
+        for p in model.head[-1].parameters():
+            p.normal_(0, 0.3)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    calls = {"context": 0}
+    context = model.context
+
+    def counted(*args):
+        calls["context"] += 1
+        return context(*args)
+
+    model.context = counted
+    whole = TiledPredictor([model], [0], tile=128, overlap=0)(image)
+    tiled = TiledPredictor([model], list(range(8)), tile=32, overlap=8, batch=3)(image)
+    assert calls["context"] == 2  # one per image, whatever the tiles and views
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1  # float sums, then rounding

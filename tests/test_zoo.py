@@ -10,6 +10,7 @@ from torch import nn
 
 from pipeline.core.models import build_model, count_params, model_defaults, needs_bicubic_input
 from pipeline.core.models.blocks import ChannelAttention, SpatialAttention, attention
+from pipeline.core.models.pagenet import describe
 
 # Every registered model at its defaults. The ones derived by hand below pin the architecture;
 # the rest pin the defaults against accidental change.
@@ -18,6 +19,7 @@ DEFAULT_PARAMS = {
     "dncnn": 558_403,
     "edsr": 1_369_859,
     "nafnet": 1_137_203,
+    "pagenet": 147_711,
     "patchgan_discriminator": 2_768_705,
     "pix2pix_unet": 7_314_755,
     "rdn": 953_155,
@@ -241,3 +243,37 @@ def test_pix2pix_output_is_an_image_and_dropout_is_off_at_eval():
     )
     with pytest.raises(ValueError, match="at least 5"):
         build_model("pix2pix_unet", num_downs=4)
+
+
+def test_pagenet_parameters_by_hand_and_its_start_at_the_identity():
+    # encoder: 3->16->32->32->64->64->64 3x3 convs; head: (mean, max of 64) + 4 x 32 bins ->
+    # 128 -> 3 x 17 curve values + 9 matrix + 3 bias
+    encoder = sum(
+        conv(a, b, 3) for a, b in [(3, 16), (16, 32), (32, 32), (32, 64), (64, 64), (64, 64)]
+    )
+    head = (256 * 128 + 128) + (128 * 63 + 63)
+    model = build_model("pagenet")
+    assert count_params(model) == encoder + head == 147_711
+    local = build_model("pagenet", local=8)
+    assert count_params(local) - 147_711 == conv(6, 8, 3) + conv(8, 8, 3) * 2 + conv(8, 3, 3)
+    x = torch.rand(2, 3, 40, 56)
+    with torch.no_grad():
+        assert torch.allclose(model(x), x, atol=1e-6)  # a zero head is no correction at all
+
+
+def test_pagenet_corrects_a_whole_page_by_its_context():
+    """The same context gives the same correction, wherever a patch of the page is; and the
+    correction is a function of the colour alone (no neighbourhood) without the local part."""
+    torch.manual_seed(0)
+    model = build_model("pagenet", thumb=16, bins=8).eval()
+    with torch.no_grad():
+        for p in model.head[-1].parameters():
+            p.normal_(0, 0.3)
+        page = torch.rand(1, 3, 48, 48)
+        ctx = model.context(*describe(page, 16, 8))
+        whole = model(page, context=ctx)
+        assert torch.equal(model(page), whole)  # the page as its own page: the same context
+        patch = model(page[..., 8:24, 16:40], context=ctx)
+        assert torch.allclose(patch, whole[..., 8:24, 16:40], atol=1e-6)
+        flat = page.reshape(1, 3, 1, -1)
+        assert torch.allclose(model(flat, context=ctx).reshape_as(whole), whole, atol=1e-6)

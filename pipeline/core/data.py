@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from .augment import POSITION, SYNTHETIC, Augmenter, KeyedRandom
+from .models.pagenet import page_descriptor
 from .store import PairStore
 from .synth import Ranges, sample_params, simulate_scan
 
@@ -51,6 +52,7 @@ class PatchDataset(Dataset):
         jitter: int = 0,
         synthetic_p: float = 0.0,
         synth_ranges: Ranges | None = None,
+        page: tuple[int, int] | None = None,
     ):
         self.store = store
         self.rows = rows
@@ -66,6 +68,11 @@ class PatchDataset(Dataset):
             # pools do not survive fork() into a worker: switched off here, before any fork.
             cv2.setNumThreads(0)
         self._position_rng = KeyedRandom(POSITION)
+        # A model that corrects whole pages (PageNet) gets each patch's page descriptor too:
+        # (thumbnail side, histogram bins); the real pages' are computed once per process.
+        self.page = page
+        self._descriptors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._images = sorted({int(i) for i in rows[:, 0]}) if len(rows) else []
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -91,8 +98,45 @@ class PatchDataset(Dataset):
         params = sample_params(self.synth_ranges, rng)
         return simulate_scan(np.ascontiguousarray(clean), params, rng, back=back)
 
-    def __getitem__(self, item: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _descriptor(self, image: int) -> tuple[np.ndarray, np.ndarray]:
+        if image not in self._descriptors:
+            self._descriptors[image] = page_descriptor(
+                np.asarray(self.store.scan(image)), *self.page
+            )
+        return self._descriptors[image]
+
+    def _synthetic_page(self, image: int, rng: np.random.Generator) -> np.ndarray:
+        """The print-scan simulator's scan of a whole training page, another training page
+        (resized to it) on the back of the sheet."""
+        clean = np.ascontiguousarray(self.store.clean(image))
+        back = np.asarray(self.store.clean(self._images[int(rng.integers(len(self._images)))]))
+        if back.shape != clean.shape:
+            back = cv2.resize(back, (clean.shape[1], clean.shape[0]), interpolation=cv2.INTER_AREA)
+        return simulate_scan(clean, sample_params(self.synth_ranges, rng), rng, back=back)
+
+    def _page_sample(self, epoch: int, draw: int, row: int) -> tuple[torch.Tensor, ...]:
+        """(scan, clean, thumbnail, histograms) for a model that corrects whole pages: a
+        synthetic scan is made of the whole page, so its descriptor describes the page the
+        patch comes from. Geometric augmentation turns the patch, not the page's colours."""
+        p = self.patch
+        image, y, x = self._position(row, self._position_rng.reseed(self.seed, epoch, draw))
+        clean = np.asarray(self._clean_patch(image, y, x))
+        rng = np.random.default_rng([self.seed, epoch, draw, SYNTHETIC])
+        if self.synthetic_p > 0 and rng.random() < self.synthetic_p:
+            page = self._synthetic_page(image, rng)
+            scan = page[y : y + p, x : x + p]
+            thumb, hist = page_descriptor(page, *self.page)
+        else:
+            scan = np.asarray(self.store.scan(image)[y : y + p, x : x + p])
+            thumb, hist = self._descriptor(image)
+        scan, clean = self.augmenter.apply(scan, clean, self.seed, epoch, draw)
+        pair = [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in (scan, clean)]
+        return (*pair, torch.from_numpy(thumb), torch.from_numpy(hist))
+
+    def __getitem__(self, item: tuple[int, int, int]) -> tuple[torch.Tensor, ...]:
         epoch, draw, row = item
+        if self.page is not None:
+            return self._page_sample(epoch, draw, row)
         p = self.patch
         # Each stream its own generator, keyed by (seed, epoch, draw): synthetic scans or a
         # scan-only degradation change the scans and nothing else, the positions and the

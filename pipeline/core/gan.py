@@ -74,10 +74,12 @@ class GanTrainer(FoldTrainer):
         self.disc.requires_grad_(False)
         return d_loss.item()
 
-    def train_step(self, scan: torch.Tensor, clean: torch.Tensor) -> dict[str, float]:
+    def train_step(
+        self, scan: torch.Tensor, clean: torch.Tensor, page: tuple[torch.Tensor, ...] = ()
+    ) -> dict[str, float]:
         self.disc.train()
         with self.autocast():
-            fake = self.net(scan).float()
+            fake = self.forward(scan, page).float()
         d_loss = self._d_step(scan, clean, fake)
         with self.autocast():
             content = self.loss_fn(fake, clean)

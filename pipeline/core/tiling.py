@@ -68,6 +68,10 @@ def window_sum(starts: list[int], size: int, overlap: int, length: int, lo: int,
     return total
 
 
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
 def _non_finite(x: torch.Tensor) -> str:
     """Which kinds of non-finite values `x` holds: "nan", "inf" or both."""
     kinds = [k for k, bad in (("nan", x.isnan()), ("inf", x.isinf())) if bad.any()]
@@ -120,7 +124,27 @@ class TiledPredictor:
         self.amp = amp
         self.scale = scale
 
-    def _predict_tiles(self, tiles: torch.Tensor) -> torch.Tensor:
+    def _page_contexts(self, image: np.ndarray) -> list[torch.Tensor | None]:
+        """For each model that corrects whole pages (PageNet), its correction of this image,
+        computed once from the whole image so every tile gets the same one; None for the
+        others. Views need no context of their own: a page's colour and tone do not turn."""
+        contexts = []
+        for model in self.models:
+            if not getattr(model, "page_context", False):
+                contexts.append(None)
+                continue
+            from .models.pagenet import page_descriptor  # here: one model family needs it
+
+            rgb = image if image.dtype == np.uint8 else to_uint8(image * 255.0)
+            thumb, hist = page_descriptor(rgb, model.thumb, model.bins)
+            t = torch.from_numpy(thumb)[None].to(self.device)
+            h = torch.from_numpy(hist)[None].to(self.device)
+            contexts.append(model.context(t, h))
+        return contexts
+
+    def _predict_tiles(
+        self, tiles: torch.Tensor, contexts: list[torch.Tensor | None]
+    ) -> torch.Tensor:
         """Mean output over models and views for a (N,3,h,w) float batch of tiles."""
         total = None
         # Views that keep the tile's shape batch together; quarter turns of a non-square
@@ -128,7 +152,7 @@ class TiledPredictor:
         groups: dict[tuple[int, ...], list[int]] = {}
         for k in self.views:
             groups.setdefault(tuple(view(tiles[:1], k).shape), []).append(k)
-        for model in self.models:
+        for model, context in zip(self.models, contexts, strict=True):
             for ks in groups.values():
                 # Channels-last in memory whatever a view did to the strides: the layout the
                 # tiles arrive in, and the one oneDNN and cuDNN convolve fastest (on the CPU
@@ -138,7 +162,11 @@ class TiledPredictor:
                 chunks = []
                 for part in torch.split(stacked, self.batch):
                     with _autocast(self.device, self.amp):
-                        chunks.append(model(part).float())
+                        if context is None:
+                            chunks.append(model(part).float())
+                        else:
+                            ctx = context.expand(len(part), -1)
+                            chunks.append(model(part, context=ctx).float())
                 out = torch.cat(chunks)
                 for j, k in enumerate(ks):
                     restored = unview(out[j * len(tiles) : (j + 1) * len(tiles)], k)
@@ -184,6 +212,7 @@ class TiledPredictor:
         tiles_per_pass = max(1, self.batch // len(self.views))
         to_unit = 1.0 / 255.0 if image.dtype == np.uint8 else 1.0
 
+        contexts = self._page_contexts(image)
         band = np.zeros((3, th * s, w * s), dtype=np.float32)  # output rows from y * s on
         for row, y in enumerate(ys):
             if row > 0:  # move the rows the previous tile row left unfinished to the top
@@ -198,7 +227,7 @@ class TiledPredictor:
                 chunk = xs[first : first + tiles_per_pass]
                 tiles = np.stack([image[y : y + th, x : x + tw] for x in chunk])
                 batch = torch.from_numpy(tiles).to(self.device).permute(0, 3, 1, 2).float()
-                pred = self._predict_tiles(batch * to_unit)
+                pred = self._predict_tiles(batch * to_unit, contexts)
                 if not torch.isfinite(pred).all():
                     raise NonFiniteError(f"the model's output holds {_non_finite(pred)} values")
                 pred = pred.clamp_(0, 1).cpu().numpy()

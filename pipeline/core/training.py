@@ -103,6 +103,18 @@ class FoldTrainer:
             )
         a = cfg.augment
         settings = store.manifest["settings"]
+        torch.manual_seed(t.seed + fold)
+        self.model, self.params = build_checked_model(cfg)
+        # A model that corrects whole pages learns from patches that carry their page.
+        self.page = None
+        if getattr(self.model, "page_context", False):
+            self.page = (self.model.thumb, self.model.bins)
+            if a.scan_only:
+                raise UserError(
+                    f"augment.scan_only: {cfg.model.name} estimates a page's colours from the "
+                    "whole page; a degradation of the patch alone would contradict it (use "
+                    "augment.synthetic_p, which scans whole pages)"
+                )
         self.dataset = PatchDataset(
             store,
             rows,
@@ -112,9 +124,8 @@ class FoldTrainer:
             jitter=settings["stride"] // 2 if a.jitter else 0,
             synthetic_p=a.synthetic_p,
             synth_ranges=synth_ranges(cfg),
+            page=self.page,
         )
-        torch.manual_seed(t.seed + fold)
-        self.model, self.params = build_checked_model(cfg)
         self.model.to(device)
         # What the training step runs: the model itself, or under torchrun its DDP wrapper.
         self.net = distributed.wrap(self.model, device)
@@ -298,8 +309,7 @@ class FoldTrainer:
             for n in range(steps + 1):
                 start = time.perf_counter()
                 try:
-                    scan, clean = next(loader)
-                    self._step(scan, clean)
+                    self._step(*next(loader))
                 except (StopIteration, NonFiniteError):
                     break  # training proper meets (and reports) a loss that is not a number
                 if n > 0:
@@ -339,10 +349,18 @@ class FoldTrainer:
             self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
         )
 
-    def train_step(self, scan: torch.Tensor, clean: torch.Tensor) -> dict[str, float]:
+    def forward(self, scan: torch.Tensor, page: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+        """The network on a batch, with the pages' descriptors for a whole-page model."""
+        if page:
+            return self.net(scan, thumb=page[0], hist=page[1])
+        return self.net(scan)
+
+    def train_step(
+        self, scan: torch.Tensor, clean: torch.Tensor, page: tuple[torch.Tensor, ...] = ()
+    ) -> dict[str, float]:
         """One optimisation step on a batch of [0, 1] images; returns the logged losses."""
         with self.autocast():
-            loss = self.loss_fn(self.net(scan).float(), clean)
+            loss = self.loss_fn(self.forward(scan, page).float(), clean)
         self.optimize(loss)
         return {"train_loss": loss.item()}
 
@@ -367,10 +385,11 @@ class FoldTrainer:
         if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
             self.scheduler.step()
 
-    def _step(self, scan: torch.Tensor, clean: torch.Tensor) -> dict[str, float]:
+    def _step(self, scan: torch.Tensor, clean: torch.Tensor, *page: torch.Tensor) -> dict:
         scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
         clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
-        return self.train_step(scan, clean)
+        page = tuple(t.to(self.device, non_blocking=True) for t in page)
+        return self.train_step(scan, clean, page)
 
     def _weights_finite(self) -> bool:
         models = [self.model] + ([self.ema.module] if self.ema is not None else [])
@@ -404,8 +423,8 @@ class FoldTrainer:
         )
         every = t.checkpoint_minutes * 60
         saved_at = time.monotonic()
-        for scan, clean in bar:
-            for k, v in self._step(scan, clean).items():
+        for batch in bar:
+            for k, v in self._step(*batch).items():
                 self.logged.setdefault(k, []).append(v)
             self.step += 1
             self.batch += 1

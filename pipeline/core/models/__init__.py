@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     dncnn,
     edsr,
     nafnet,
+    pagenet,
     patchgan_discriminator,
     pix2pix_unet,
     rdn,
