@@ -22,7 +22,7 @@ from .core.errors import UserError
 from .core.fsutil import atomic_dir
 from .core.imageio import write_png
 from .core.metrics import mean_y
-from .core.pages import compose_page, title_style
+from .core.pages import compose_other, compose_page, other_style, title_style
 from .core.progress import progress
 from .core.submission import format_csv
 from .core.synth import SIMULATOR_VERSION, Ranges, make_ranges, sample_params, simulate_scan
@@ -61,7 +61,6 @@ TITLES = [
     "OpenRoad",
 ]
 MARKER = ".demo.json"
-TEST_TITLES = 2
 
 
 # What the pages of one title share: one paper stock, one press, one scanner and its settings.
@@ -127,18 +126,20 @@ def marker(demo: dict) -> dict:
 
 def build(out: Path, demo: dict) -> dict[str, float]:
     """Write the dataset into `out` (an empty folder); returns the test truth values."""
-    if demo["titles"] + TEST_TITLES > len(TITLES):
+    n_test = demo.get("test_titles", 2)
+    if demo["titles"] + n_test > len(TITLES):
         raise UserError(
-            f"demo.titles: at most {len(TITLES) - TEST_TITLES} titles, got {demo['titles']}"
+            f"demo.titles: demo.titles + demo.test_titles may be at most {len(TITLES)}, got "
+            f"{demo['titles']} + {n_test}"
         )
     seed, size = demo["seed"], demo["size"]
     task = Task(demo.get("task", "descan"), demo.get("scale", 1))
     size -= size % task.scale  # HR pages a multiple of the scale, as SR benchmarks modcrop them
     gopro = task.reads_gopro
     jobs = [(t, demo["pages_per_title"], "train") for t in TITLES[: demo["titles"]]]
-    test_titles = TITLES[demo["titles"] : demo["titles"] + TEST_TITLES]
+    test_titles = TITLES[demo["titles"] : demo["titles"] + n_test]
     for n, t in enumerate(test_titles):
-        pages = demo["test_pages"] // TEST_TITLES + (n < demo["test_pages"] % TEST_TITLES)
+        pages = demo["test_pages"] // n_test + (n < demo["test_pages"] % n_test)
         jobs.append((t, pages, "test"))
     if not gopro:
         for sub in ("train/scan", "train/clean", "test/scan", "test/clean"):
@@ -149,9 +150,11 @@ def build(out: Path, demo: dict) -> dict[str, float]:
     bar = progress(total=sum(n for _, n, _ in jobs), desc="demo pages", unit="page")
     for t_index, (title, pages, split) in enumerate(jobs):
         rng = np.random.default_rng([seed, t_index])
-        style = title_style(rng)
+        other = demo.get("pages", "magazine") == "other"
+        style = other_style(rng) if other else title_style(rng)
+        compose = compose_other if other else compose_page
         # One page more than needed: the last one only serves as the back of the one before.
-        cleans = [compose_page(rng, style, title, page + 1, size) for page in range(pages + 1)]
+        cleans = [compose(rng, style, title, page + 1, size) for page in range(pages + 1)]
         scans = degrade_title(task, cleans, rng, ranges)
         for page, scan in enumerate(scans):
             if gopro:  # one sequence per title, frames named like GoPro's

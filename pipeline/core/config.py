@@ -69,8 +69,12 @@ class DemoConfig:
     titles: int = 6  # magazine titles; folds are split by title
     pages_per_title: int = 5  # training pages per title
     test_pages: int = 6
+    test_titles: int = 2  # the test pages' titles, none of them a training title
     size: int = 256  # side of each square page, pixels
     preset: str = "magazine"  # print-scan simulator preset the demo scans are made with
+    # magazine: the demo's pages; other: other images on white, dark or tinted paper, photo-led
+    # or text-led (a set a model tuned on the demo has never seen)
+    pages: str = "magazine"
     task: str = ""  # the degradation to build (a task.kind); empty: task.kind
 
 
@@ -447,6 +451,16 @@ def validate(cfg: DictConfig) -> None:
         "kaggle.competition",
         f"expected the slug from the competition's URL (a-z, 0-9, -), "
         f"got '{cfg.kaggle.competition}'",
+    )
+    _check(
+        cfg.demo.pages in ("magazine", "other"),
+        "demo.pages",
+        f"expected magazine or other, got '{cfg.demo.pages}'",
+    )
+    _check(
+        cfg.demo.test_titles >= 1,
+        "demo.test_titles",
+        f"must be at least 1, got {cfg.demo.test_titles}",
     )
     presets = ", ".join(PRESETS)
     for key, preset in (("demo.preset", cfg.demo.preset), ("synth.preset", cfg.synth.preset)):
