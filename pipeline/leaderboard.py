@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .core import cli
 from .core.config import config_diff
 from .core.errors import UserError
@@ -27,10 +29,9 @@ DESCRIPTION = """\
 
 
 def format_table(rows: list[dict[str, str]], columns: list[str]) -> str:
-    widths = {c: max(len(c), *(len(r.get(c, "")) for r in rows)) for c in columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
-    lines += ["  ".join(r.get(c, "").ljust(widths[c]) for c in columns) for r in rows]
-    return "\n".join(lines)
+    """The rows as a plain-text table (pandas lays it out)."""
+    table = pd.DataFrame([{c: r.get(c, "") for c in columns} for r in rows], columns=columns)
+    return table.to_string(index=False, justify="left")
 
 
 def _show(value: Any) -> str:

@@ -15,6 +15,9 @@ from .training import variants
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A markdown table, numbers to 3 significant digits (DataFrame.to_markdown would need
+    the tabulate package for what these few lines do)."""
+
     def cell(v: Any) -> str:
         if v is None:
             return "n/a"

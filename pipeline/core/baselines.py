@@ -7,8 +7,9 @@ folds with the leaderboard metric, like every experiment.
              rounded to uint8 as a saved image is
   regressor  a ridge regression of the clean page's mean Y from statistics of the scan
              (percentiles of Y, chroma means and percentiles, RGB means, the shares of near
-             white and near black), its strength chosen by leave-one-title-out CV inside the
-             fold's training images; its prediction is the submitted value
+             white and near black), its strength chosen by group CV over the titles of the
+             fold's training images, its correction of the scan's mean Y held within the range
+             the training pages span; its prediction is the submitted value
 
 Each is fitted on the training images of the other folds and scored on the fold's own, as a
 model is; for the test scans, on all training images.
@@ -100,7 +101,8 @@ def scan_features(rgb: np.ndarray) -> np.ndarray:
 
 class MeanYRegressor:
     """A page's clean mean Y from its scan's statistics: ridge on the correction (clean mean Y
-    minus the scan's), standardised features, the ridge strength by group CV over titles."""
+    minus the scan's), standardised features, the ridge strength by group CV over titles, the
+    correction held to the range the training pages span."""
 
     def fit(self, features: np.ndarray, titles: list[str], truths: np.ndarray) -> MeanYRegressor:
         target = np.asarray(truths) - features[:, 0]
@@ -119,10 +121,13 @@ class MeanYRegressor:
         else:
             model.set_params(ridge__alpha=1.0).fit(features, target)
         self.model = model
+        # A linear model extrapolates without bound on a page unlike the training pages (a dark
+        # one among white ones); the correction stays within those seen in training.
+        self.limits = float(target.min()), float(target.max())
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        return features[:, 0] + self.model.predict(features)
+        return features[:, 0] + np.clip(self.model.predict(features), *self.limits)
 
 
 class Ladder:

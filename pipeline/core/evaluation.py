@@ -27,7 +27,9 @@ class Evaluation:
 
 
 def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
-    """Images joined left to right, each shrunk by an integer step so the triplet stays small."""
+    """Images joined left to right, each shrunk by an integer step so the triplet stays small
+    (a uint8 array for W&B and the plots; torchvision's make_grid works on float tensors and
+    pads, which is more than a row of three needs)."""
     step = max(1, math.ceil(max(images[0].shape[:2]) / max_side))
     return np.concatenate([img[::step, ::step] for img in images], axis=1)
 
