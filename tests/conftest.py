@@ -29,8 +29,27 @@ class Result:
     err: str
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> Result:
-    """Run `python -m <args>` in a subprocess, as a user would from the repository root."""
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: int = 300, process: bool = False
+) -> Result:
+    """`python -m <args>` as a user would run it from the repository root: a stage's main under
+    cli.run in this process (the same arguments, exit code and output, without starting Python
+    and torch again), or with `process=True` (or another working folder) in a subprocess."""
+    if not process and cwd is None and args[0].startswith("pipeline."):
+        import importlib
+
+        module = importlib.import_module(args[0])
+        if not hasattr(module, "main"):  # a package run as `python -m`: its __main__
+            module = importlib.import_module(f"{args[0]}.__main__")
+        before = os.environ.get("WANDB_MODE")
+        os.environ["WANDB_MODE"] = "disabled"
+        try:
+            return run_stage(module.main, *args[1:])
+        finally:
+            if before is None:
+                del os.environ["WANDB_MODE"]
+            else:
+                os.environ["WANDB_MODE"] = before
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
         [sys.executable, "-m", *args],

@@ -10,13 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline import prepare as prepare_stage
 from pipeline.core.store import PairStore, grid_starts
-from tests.conftest import assert_user_error, make_dataset, random_page, run_cli, save
+from tests.conftest import assert_user_error, make_dataset, random_page, run_stage, save
 
 
 def prepare(root: Path, tmp: Path, *extra: str):
-    return run_cli(
-        "pipeline.prepare",
+    """The prepare stage as its command line runs it (in this process: the same error
+    contract, without starting Python and torch each time)."""
+    return run_stage(
+        prepare_stage.main,
         f"data.root={root}",
         f"data.prepared={tmp / 'prepared'}",
         "prepare.patch_size=32",
