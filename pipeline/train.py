@@ -28,7 +28,8 @@ metric. Writes runs/<experiment>/fold<k>/{last.pt,best.pt,final.pt,metrics.csv,d
   train.select         final (default): each fold contributes its last epoch's weights, so
                        nothing is chosen on the held-out images and the CV is honest; best:
                        the epoch with the best train.monitor on them (an optimistic CV)
-  train.time_budget=M  minutes per fold: the epochs that fit (estimated before training)
+  train.time_budget=M  minutes per fold: the epochs that fit (estimated from timed steps
+                       before training), at most train.epochs
   model.max_params=N   parameter budget, checked before training (default 10,000,000)
   task.kind, task.scale  descan (default) | deblur | denoise | deflare | sr; for sr models
                        with a `scale` argument get task.scale, SRCNN/ARCNN a MATLAB-bicubic

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from pipeline import train as train_stage
 from pipeline.core.config import load_config
 from pipeline.core.evaluation import evaluate
 from pipeline.core.models.checkpoint import model_from_checkpoint
 from pipeline.core.store import PairStore
 from pipeline.core.training import FoldTrainer
-from tests.conftest import assert_user_error, make_dataset, run_cli
+from tests.conftest import assert_user_error, make_dataset, run_cli, run_stage
 
 
 def test_budget_error_names_the_count():
@@ -113,3 +114,26 @@ def test_resume_without_checkpoint_is_a_user_error(tiny):
     _, _, overrides = tiny
     result = run_cli("pipeline.train", *overrides, "experiment=never_trained", "train.resume=true")
     assert_user_error(result, "train.resume=true", "no checkpoint")
+
+
+def test_a_time_budget_plans_the_epochs_that_fit(tiny, monkeypatch):
+    _cfg, store, overrides = tiny
+    monkeypatch.setattr(FoldTrainer, "epoch_seconds", lambda self, steps=2: 10.0)
+    budget = load_config(None, [*overrides, "train.time_budget=1", "train.epochs=50"])
+    trainer = FoldTrainer(budget, store, 0, torch.device("cpu"))
+    trainer.start()
+    assert trainer.epochs == 6  # 60 s of 10 s epochs
+    lam = trainer.scheduler.lr_lambdas[0]
+    assert lam(6 * trainer.steps_per_epoch) == pytest.approx(0.01)  # the schedule ends with it
+    capped = load_config(None, [*overrides, "train.time_budget=1", "train.epochs=4"])
+    trainer = FoldTrainer(capped, store, 0, torch.device("cpu"))
+    trainer.start()
+    assert trainer.epochs == 4  # train.epochs is the most it runs
+
+
+def test_train_says_how_long_an_epoch_and_the_run_will_take(tiny):
+    _, _, overrides = tiny
+    result = run_stage(train_stage.main, *overrides, "experiment=timed", "train.epochs=1")
+    line = next(x for x in result.out.splitlines() if x.startswith("train: about "))
+    seconds = float(line.split("about ")[1].split(" s per epoch")[0])
+    assert seconds > 0 and "1 epoch(s) x 3 fold(s): about " in line

@@ -132,8 +132,8 @@ class TrainConfig:
     # the held-out images: its CV is optimistic; see the README's "Which CV to trust")
     select: str = "final"
     # Minutes of training per fold; 0: train.epochs. With a budget the number of epochs is
-    # what fits (estimated from timed steps before training), so the schedule and the EMA
-    # run their whole course and experiments compare at equal compute.
+    # what fits (estimated from timed steps before training), at most train.epochs, so the
+    # schedule and the EMA run their whole course and experiments compare at equal compute.
     time_budget: float = 0.0
     # An experiment whose folds hold checkpoints: false refuses to train it again, true
     # continues each fold from its last.pt (a finished fold is kept), auto does the same and

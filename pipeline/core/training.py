@@ -292,7 +292,8 @@ class FoldTrainer:
         if plan and self.cfg.train.time_budget > 0:
             # every rank takes the timed steps (DDP's are collective); rank 0's time counts
             seconds = distributed.broadcast(self.epoch_seconds())
-            self.epochs = max(1, int(self.cfg.train.time_budget * 60 // seconds))
+            fits = int(self.cfg.train.time_budget * 60 // max(seconds, 1e-9))
+            self.epochs = max(1, min(self.cfg.train.epochs, fits))  # train.epochs: the most
             self.scheduler = self._make_scheduler()
 
     # -- the time an epoch takes ---------------------------------------------------------
