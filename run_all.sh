@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
 # From data to submission in one command:
 #   bash run_all.sh                              the demo: builds data/demo, trains, submits
-#   bash run_all.sh data.root=/path/to/dataset   a competition folder (train/scan, train/clean, test/scan)
+#   bash run_all.sh data.root=/path/to/dataset   a competition folder (train/scan, train/clean, test/scan),
+#                                                with configs/descan.yaml (descan_gpu.yaml on CUDA)
 #   bash run_all.sh configs/other.yaml key=value another experiment, with overrides
 set -euo pipefail
 cd "$(dirname "$0")"
-config=configs/demo.yaml
+config=""
 if [ $# -gt 0 ] && [[ "$1" == *.yaml || "$1" == *.yml ]]; then
   config=$1
   shift
 fi
 source scripts/venv.sh
+if [ -z "$config" ]; then
+  # The demo's settings are for the demo; a competition folder gets the settings meant for it.
+  config=configs/demo.yaml
+  for arg in "$@"; do
+    if [[ "$arg" == data.root=* && "${arg#data.root=}" != data/demo ]]; then
+      config=configs/descan.yaml
+      if "$PY" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
+        config=configs/descan_gpu.yaml
+      fi
+      echo "== a competition folder: $config (give a config first to choose another)"
+    fi
+  done
+fi
 export PYTHONUNBUFFERED=1
 stage() {
   echo "== $1"

@@ -14,7 +14,7 @@ from pipeline.core.experiment import Experiment
 from pipeline.core.imageio import read_rgb
 from pipeline.core.metrics import mean_y
 from pipeline.core.submission import read_submission
-from tests.conftest import REPO, assert_user_error, run_cli
+from tests.conftest import REPO, assert_user_error, make_dataset, run_cli
 
 
 def test_all_stages_on_a_tiny_demo(tmp_path: Path):
@@ -145,3 +145,32 @@ def test_run_all_sh_takes_a_config_and_overrides(tmp_path: Path):
     ] * 3
     assert {p: p.read_bytes() for p in folds} == folds
     assert json.loads((run / "cv.json").read_text())["cv"] == cv["cv"]
+
+
+def test_run_all_sh_on_a_competition_folder_uses_the_settings_meant_for_it(tmp_path: Path):
+    """No config named and a data.root that is not the demo: configs/descan.yaml (the CPU
+    here), as an experiment named after the folder, never the demo's."""
+    data = make_dataset(tmp_path / "comp", titles=("A", "B", "C"), pages=1, size=(40, 40))
+    quick = [
+        f"data.root={data}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        f"submissions={tmp_path / 'submissions'}",
+        "prepare.folds=3",
+        "prepare.patch_size=32",
+        "train.time_budget=0",
+        "train.epochs=1",
+        "train.num_workers=0",
+    ]
+    proc = subprocess.run(
+        ["bash", str(REPO / "run_all.sh"), *quick],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "WANDB_MODE": "disabled"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "== a competition folder: configs/descan.yaml" in proc.stdout
+    assert "train: pagenet (" in proc.stdout
+    assert (tmp_path / "runs" / "descan-comp" / "cv.json").is_file()
+    assert (tmp_path / "submissions" / "descan-comp.csv").is_file()

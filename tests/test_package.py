@@ -55,7 +55,7 @@ def test_the_wheel_holds_the_package_and_its_configs(fresh):
     wheel = fresh[0]
     names = zipfile.ZipFile(wheel).namelist()
     assert "pipeline/train.py" in names and "pipeline/core/training.py" in names
-    assert "pipeline/configs/demo.yaml" in names and "pipeline/configs/descan_resunet.yaml" in names
+    assert "pipeline/configs/demo.yaml" in names and "pipeline/configs/descan.yaml" in names
     assert not any(n.startswith("tests/") for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "descan = pipeline.__main__:main" in zipfile.ZipFile(wheel).read(entry).decode()
@@ -75,7 +75,7 @@ def test_descan_stage_is_python_dash_m_pipeline_stage(fresh):
     assert missing.returncode == 2
     assert missing.stderr.strip() == "error: data/demo/train/scan: folder of scans not found"
     # and a shipped config by name
-    other = sh(descan, "prepare", "--config", "configs/descan_resunet.yaml", cwd=work, env=env)
+    other = sh(descan, "prepare", "--config", "configs/descan.yaml", cwd=work, env=env)
     assert other.returncode == 2 and "data/descan/train/scan" in other.stderr
     unknown = sh(descan, "trian", cwd=work, env=env)
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown stage 'trian'")
