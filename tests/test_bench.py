@@ -23,7 +23,7 @@ from tests.conftest import assert_user_error, run_cli
 def test_quick_run_writes_every_number(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
     out = tmp_path / "bench.json"
-    assert bench_main(["--quick", "--no-demo", "--json", str(out), "model.args.base=4"]) == 0
+    assert bench_main(["--quick", "--no-demo", "--json", str(out), "model.args.width=8"]) == 0
     result = json.loads(out.read_text())
     for key in ("loader_speedup_256", "tta8_cost_ratio", "tiled_peak_mem_ratio_16mp_1mp"):
         assert isinstance(result[key], float) and result[key] > 0, key

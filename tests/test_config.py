@@ -20,14 +20,15 @@ def test_demo_config_and_overrides():
 
 
 def test_another_model_on_the_command_line_leaves_the_files_args_behind():
-    assert dict(load_config(None, []).model.args) == {"base": 8}  # the demo's resunet
-    assert dict(load_config(None, ["model.args.base=12"]).model.args) == {"base": 12}
-    assert dict(load_config(None, ["model.name=nafnet"]).model.args) == {}
-    cfg = load_config(None, ["model.args.width=8", "model.name=nafnet"])
+    resunet = "configs/descan_resunet.yaml"  # resunet with base 32
+    assert dict(load_config(resunet, []).model.args) == {"base": 32}
+    assert dict(load_config(resunet, ["model.args.base=12"]).model.args) == {"base": 12}
+    assert dict(load_config(resunet, ["model.name=nafnet"]).model.args) == {}
+    cfg = load_config(resunet, ["model.args.width=8", "model.name=nafnet"])
     assert dict(cfg.model.args) == {"width": 8}
     assert build_checked_model(cfg)[0] is not None
     # Naming the file's own model keeps its args.
-    assert dict(load_config(None, ["model.name=resunet"]).model.args) == {"base": 8}
+    assert dict(load_config(resunet, ["model.name=resunet"]).model.args) == {"base": 32}
 
 
 def test_experiment_defaults_to_the_config_name(tmp_path: Path):

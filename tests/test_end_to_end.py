@@ -31,7 +31,7 @@ def test_all_stages_on_a_tiny_demo(tmp_path: Path):
         "demo.size=64",
         "prepare.patch_size=32",
         "prepare.stride=32",
-        "model.args.base=4",
+        "model.args.width=8",
         "train.epochs=2",
         "train.batch_size=4",
         "infer.tta=[0,3,5]",

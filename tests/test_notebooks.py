@@ -82,7 +82,7 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory):
         "demo.size=64",
         "prepare.patch_size=32",
         "prepare.stride=32",
-        "model.args.base=4",
+        "model.args.width=8",
         "train.epochs=2",
         "train.batch_size=4",
         "infer.tta=[0,5]",
