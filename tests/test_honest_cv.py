@@ -35,11 +35,18 @@ def uneven_dataset(root: Path) -> Path:
     return root
 
 
-def test_re_preparing_never_changes_the_folds_an_experiment_is_scored_on(tmp_path: Path):
-    root = uneven_dataset(tmp_path / "data")
-    o = [*paths(tmp_path, root), *FAST, "train.epochs=1"]
+@pytest.fixture(scope="module")
+def uneven(tmp_path_factory):
+    """An experiment trained and scored out of fold on the uneven dataset."""
+    tmp = tmp_path_factory.mktemp("uneven")
+    root = uneven_dataset(tmp / "data")
+    o = [*paths(tmp, root), *FAST, "train.epochs=1"]
     assert prepare.main(o) == 0 and train.main(o) == 0 and infer.main(o) == 0
-    run = Experiment(tmp_path / "runs", "exp")
+    return tmp, root, o, Experiment(tmp / "runs", "exp")
+
+
+def test_re_preparing_never_changes_the_folds_an_experiment_is_scored_on(uneven):
+    _, _, o, run = uneven
     cv = run.read_cv()
     trained_store = store_dir(load_config(None, o))
     manifest = (trained_store / "manifest.json").read_bytes()
@@ -116,11 +123,8 @@ def test_the_cv_averages_over_images_not_over_folds():
     assert [f["images"] for f in cv["folds"]] == [1, 3]
 
 
-def test_cv_json_is_what_the_leaderboard_computes_from_the_oof_predictions(tmp_path: Path):
-    root = uneven_dataset(tmp_path / "data")
-    o = [*paths(tmp_path, root), *FAST, "train.epochs=1"]
-    assert prepare.main(o) == 0 and train.main(o) == 0 and infer.main(o) == 0
-    run = Experiment(tmp_path / "runs", "exp")
+def test_cv_json_is_what_the_leaderboard_computes_from_the_oof_predictions(uneven):
+    tmp_path, root, _, run = uneven
     cv = run.read_cv()
     assert sorted(f["images"] for f in cv["folds"]) == [3, 3, 4]  # folds of unequal size
     clean = root / "train" / "clean"

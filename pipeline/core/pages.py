@@ -90,16 +90,22 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_DIR / name), size)
 
 
-def _photo_crop(rng: np.random.Generator, w: int, h: int) -> Image.Image:
-    photo = _photo(int(rng.integers(len(PHOTO_FILES))))
+def _crop_of(
+    photo: np.ndarray, rng: np.random.Generator, w: int, h: int, zoom: float
+) -> Image.Image:
+    """A w x h window of `photo`, scaled to cover it and zoomed in by up to `zoom`."""
     ph, pw = photo.shape[:2]
-    scale = max(w / pw, h / ph) * rng.uniform(1.0, 1.8)
+    scale = max(w / pw, h / ph) * rng.uniform(1.0, zoom)
     resized = cv2.resize(
         photo, (max(w, round(pw * scale)), max(h, round(ph * scale))), interpolation=cv2.INTER_AREA
     )
     y = int(rng.integers(resized.shape[0] - h + 1))
     x = int(rng.integers(resized.shape[1] - w + 1))
     return Image.fromarray(resized[y : y + h, x : x + w])
+
+
+def _photo_crop(rng: np.random.Generator, w: int, h: int) -> Image.Image:
+    return _crop_of(_photo(int(rng.integers(len(PHOTO_FILES)))), rng, w, h, 1.8)
 
 
 def _sentence(rng: np.random.Generator, n: int) -> str:
@@ -239,15 +245,7 @@ def other_style(rng: np.random.Generator) -> OtherStyle:
 
 
 def _crop(rng: np.random.Generator, w: int, h: int) -> Image.Image:
-    photo = _other_photo(int(rng.integers(len(OTHER_PHOTOS))))
-    ph, pw = photo.shape[:2]
-    scale = max(w / pw, h / ph) * rng.uniform(1.0, 1.6)
-    resized = cv2.resize(
-        photo, (max(w, round(pw * scale)), max(h, round(ph * scale))), interpolation=cv2.INTER_AREA
-    )
-    y = int(rng.integers(resized.shape[0] - h + 1))
-    x = int(rng.integers(resized.shape[1] - w + 1))
-    return Image.fromarray(resized[y : y + h, x : x + w])
+    return _crop_of(_other_photo(int(rng.integers(len(OTHER_PHOTOS)))), rng, w, h, 1.6)
 
 
 def compose_other(
