@@ -33,6 +33,11 @@ added to runs/leaderboard.csv. Then the plots (runs/<experiment>/plots/: curves,
 distribution, worst images) are drawn and a W&B summary run is logged beside the fold runs
 (see `python -m pipeline.report`).
 
+For descanning the CV is printed beside the baseline ladder on the same folds (identity, a
+colour map, a regressor; see `python -m pipeline.baselines`). infer.finish=true moves each
+restored image's mean Y to a blend of its own and the regressor's, the weight fitted out of
+fold and the CV nested (each fold finished with the weight fitted on the others).
+
 Other tasks (task.kind): the same files; the CV is the task's PSNR over the out-of-fold
 images, beside SSIM (sr: MATLAB BT.601 Y with task.scale pixels cropped at the border; deblur,
 denoise, deflare: RGB), the baseline's (the input unchanged, or MATLAB bicubic for sr), and
