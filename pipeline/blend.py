@@ -11,6 +11,7 @@ from .core import cli
 from .core.blending import nested_blend, out_of_fold
 from .core.config import load_config, to_yaml
 from .core.errors import UserError
+from .core.evaluation import ladder_columns, ladder_line
 from .core.experiment import Experiment, submission_targets
 from .core.fsutil import write_text
 from .core.imageio import list_images, read_rgb
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             "fold_weights": fit["fold_weights"],
         },
     }
+    ladder = runs[0].read_cv().get("ladder")  # the experiments share one store, so one ladder
+    if ladder:
+        cv["ladder"] = ladder
     blend.write_config(to_yaml(cfg))
     blend.write_cv(cv)
     rows = [
@@ -115,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for run in runs:
         print(f"  {run.name}: CV {run.read_cv()['cv']:.4f}")
+    if ladder:
+        print(ladder_line(cv))
     print(f"blend: {len(values)} rows -> {', '.join(map(str, targets))}")
     truth_csv = data_path(cfg, "test_truth")
     if truth_csv.is_file():
@@ -129,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             "cv": f"{cv['cv']:.6f}",
             "fold_std": f"{cv['fold_std']:.6f}",
             "baseline": f"{cv['identity']:.6f}",
+            **ladder_columns(cv),
             "wall_s": f"{time.perf_counter() - start:.0f}",
             "commit": git_commit(),
             "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),

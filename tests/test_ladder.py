@@ -196,3 +196,9 @@ def test_blend_fits_weights_out_of_fold_and_writes_a_submission(two):
         board = {r["experiment"]: r for r in csv.DictReader(f)}
     assert float(board["ab"]["cv"]) == pytest.approx(cv["cv"], abs=1e-6)
     assert "test " in result.out
+    # the ladder of the experiments' store stands beside the blend, as beside any experiment
+    ladder = Experiment(tmp / "runs", "a").read_cv()["ladder"]
+    assert cv["ladder"] == ladder
+    best = min(ladder, key=ladder.get)
+    assert board["ab"]["best_baseline"] == f"{best} {ladder[best]:.4f}"
+    assert "ladder (same folds): identity " in result.out
