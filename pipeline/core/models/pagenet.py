@@ -38,6 +38,7 @@ from ..metrics import y_channel
 from .common import register
 
 _LUMA = (0.299, 0.587, 0.114)
+_BAND_ROWS = 256  # rows of a page counted at a time by page_descriptor
 
 
 def page_descriptor(rgb: np.ndarray, thumb: int, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,9 +47,15 @@ def page_descriptor(rgb: np.ndarray, thumb: int, bins: int) -> tuple[np.ndarray,
     leaderboard's Y over all its pixels (4 * bins fractions, float32)."""
     rgb = np.ascontiguousarray(rgb)
     small = cv2.resize(rgb, (thumb, thumb), interpolation=cv2.INTER_AREA)
-    planes = [rgb[..., c] for c in range(3)] + [y_channel(rgb)]
-    hists = [cv2.calcHist([np.ascontiguousarray(p)], [0], None, [bins], [0, 256]) for p in planes]
-    hist = np.concatenate(hists).ravel() / (rgb.shape[0] * rgb.shape[1])
+    # Counted band by band, so the memory it needs does not grow with the page (the Y
+    # conversion copies what it converts); counts add up, so the result is the same.
+    hist = np.zeros((4, bins), dtype=np.float64)
+    for top in range(0, rgb.shape[0], _BAND_ROWS):
+        band = rgb[top : top + _BAND_ROWS]
+        for c in range(3):
+            hist[c] += cv2.calcHist([band], [c], None, [bins], [0, 256]).ravel()
+        hist[3] += cv2.calcHist([y_channel(band)], [0], None, [bins], [0, 256]).ravel()
+    hist = hist.ravel() / (rgb.shape[0] * rgb.shape[1])
     return small.transpose(2, 0, 1).astype(np.float32) / 255.0, hist.astype(np.float32)
 
 
