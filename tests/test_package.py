@@ -41,13 +41,20 @@ def fresh(tmp_path_factory):
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (tmp / "dist").glob("descan-*.whl")
     venv = tmp / "venv"
-    assert sh(sys.executable, "-m", "venv", venv).returncode == 0
-    python = venv / "bin" / "python"
-    installed = sh(python, "-m", "pip", "install", "--no-deps", "--no-index", wheel)
-    assert installed.returncode == 0, installed.stderr[-2000:]
-    purelib = sh(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-    (Path(purelib.stdout.strip()) / "deps.pth").write_text("\n".join(site.getsitepackages()))
+    # Away from the repository and its PYTHONPATH: the build leaves descan.egg-info in the
+    # source folder, and a pip that sees it there takes the package as installed already.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    assert sh(sys.executable, "-m", "venv", venv, cwd=tmp, env=env).returncode == 0
+    python = venv / "bin" / "python"
+    installed = sh(
+        python, "-m", "pip", "install", "--no-deps", "--no-index", wheel, cwd=tmp, env=env
+    )
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    assert (venv / "bin" / "descan").is_file(), installed.stdout[-2000:]
+    purelib = sh(
+        python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp, env=env
+    )
+    (Path(purelib.stdout.strip()) / "deps.pth").write_text("\n".join(site.getsitepackages()))
     return wheel, venv / "bin" / "descan", tmp, env
 
 
