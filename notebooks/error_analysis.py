@@ -81,7 +81,7 @@ display(Image(png_bytes(errors_figure(ranked))))
 # %% [markdown]
 # ## CV per fold
 # The CV is the leaderboard metric over all out-of-fold images; folds differ in size, so it is
-# not the mean of the folds' scores. `val_score` is the fold's best epoch as training
+# not the mean of the folds' scores. `val_score` is the fold's chosen epoch (`train.select`) as training
 # validated it (one view), `oof_score` the fold's images through `infer` (TTA).
 
 # %%

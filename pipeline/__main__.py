@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: unknown stage '{stage}' (stages: {', '.join(stages)})", file=sys.stderr)
         raise SystemExit(2)
     module = importlib.import_module(f"pipeline.{stage}")
+    if not hasattr(module, "main"):  # a stage that is a package (bench): its __main__
+        module = importlib.import_module(f"pipeline.{stage}.__main__")
     sys.argv = [f"descan {stage}", *args]
     cli.run(lambda: module.main(args))
 

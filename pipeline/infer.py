@@ -9,6 +9,7 @@ from .core import cli
 from .core.baselines import ladder_of
 from .core.config import fold_list
 from .core.distributed import configure_threads, resolve_device
+from .core.errors import UserError
 from .core.evaluation import cv_line, cv_summary, fold_line, ladder_columns, ladder_line
 from .core.experiment import Experiment
 from .core.inference import finish_oof, finish_test, fold_models, predict_oof, predict_test
@@ -52,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     task, run = Task.of(cfg), Experiment.of(cfg)
     folds = fold_list(cfg.infer.folds, "infer.folds", cfg.prepare.folds)
+    if cfg.infer.finish and not (task.is_competition and cfg.infer.oof and len(folds) > 1):
+        raise UserError(
+            "infer.finish: fits the leaderboard's mean Y (descan) out of fold, so it needs "
+            "infer.oof=true and two or more folds (infer.folds)"
+        )
     device = resolve_device(cfg.train.device)
     with run.locked(list(range(cfg.prepare.folds)), "infer"):
         return _infer(cfg, task, run, folds, device, start)

@@ -15,6 +15,7 @@ from pipeline import baselines, blend, infer, prepare, train
 from pipeline.core.baselines import ColourMap, Page, ladder_of
 from pipeline.core.blending import fit_weights, nested_blend
 from pipeline.core.config import load_config
+from pipeline.core.errors import UserError
 from pipeline.core.experiment import Experiment
 from pipeline.core.finishing import fit_weight, nested_targets, shift_mean_y
 from pipeline.core.imageio import read_rgb
@@ -202,3 +203,15 @@ def test_blend_fits_weights_out_of_fold_and_writes_a_submission(two):
     best = min(ladder, key=ladder.get)
     assert board["ab"]["best_baseline"] == f"{best} {ladder[best]:.4f}"
     assert "ladder (same folds): identity " in result.out
+
+
+def test_finishing_and_blending_refuse_a_fit_with_one_fold(two):
+    tmp, base = two
+    cv_before = (tmp / "runs" / "b" / "cv.json").read_bytes()
+    result = run_stage(infer.main, *base, "experiment=b", "infer.folds=[0]", "infer.finish=true")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith("error: infer.finish: ") and "two or more folds" in result.err
+    assert (tmp / "runs" / "b" / "cv.json").read_bytes() == cv_before  # nothing touched
+    oof = {"folds": np.zeros(4, int), "pred": np.ones((4, 2)), "truth": np.ones(4)}
+    with pytest.raises(UserError, match="two or more folds"):
+        nested_blend(oof)

@@ -84,5 +84,7 @@ def test_descan_stage_is_python_dash_m_pipeline_stage(fresh):
     # and a shipped config by name
     other = sh(descan, "prepare", "--config", "configs/descan.yaml", cwd=work, env=env)
     assert other.returncode == 2 and "data/descan/train/scan" in other.stderr
+    bench = sh(descan, "bench", "--help", cwd=work, env=env)  # a stage that is a package
+    assert bench.returncode == 0 and "--no-demo" in bench.stdout, bench.stderr[-500:]
     unknown = sh(descan, "trian", cwd=work, env=env)
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown stage 'trian'")

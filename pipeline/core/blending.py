@@ -13,6 +13,7 @@ from scipy.optimize import linprog
 
 from .errors import UserError
 from .experiment import Experiment
+from .task import Task
 
 
 def fit_weights(predictions: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -37,6 +38,9 @@ def out_of_fold(runs: list[Experiment]) -> dict[str, Any]:
     same folds (blending across fold assignments would score images a model trained on)."""
     tables = []
     for run in runs:
+        task = (run.read_cv() or {}).get("task", "descan")
+        if not Task(task).is_competition:
+            raise UserError(f"{run.cv_path}: a {task} experiment; blending is for descanning")
         rows = {r["stem"]: r for r in run.read_oof()}
         tables.append(rows)
     stems = sorted(tables[0])
@@ -61,6 +65,8 @@ def nested_blend(oof: dict[str, Any]) -> dict[str, Any]:
     """Each fold blended with weights fitted on the other folds; and the weights fitted on all
     the out-of-fold images (what blends the test predictions)."""
     folds, pred, truth = oof["folds"], oof["pred"], oof["truth"]
+    if len(set(folds.tolist())) < 2:
+        raise UserError("blend: the nested fit needs out-of-fold images of two or more folds")
     blended = np.empty(len(truth))
     fold_weights = {}
     for fold in sorted(set(folds.tolist())):

@@ -174,8 +174,9 @@ class AugmentConfig:
     rot90: bool = True
     jitter: bool = True  # shift each patch by up to half the stride, off the prepared grid
     # Chance, in [0, 1], that a training sample's scan is replaced by a synthetic scan of its
-    # clean patch, made with the `synth` settings (DESCAN-18K replaced a quarter: 0.25 in the
-    # descanning configs). Validation and test images are never touched.
+    # clean patch (for pagenet: of its whole clean page), made with the `synth` settings
+    # (DESCAN-18K replaced a quarter; the demo and descan configs use 0.5). Validation and
+    # test images are never touched.
     synthetic_p: float = 0.0
 
 
