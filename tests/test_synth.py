@@ -14,7 +14,8 @@ import torch
 from skimage.registration import phase_cross_correlation
 from torch.utils.data import DataLoader
 
-from pipeline.core.config import SynthConfig, load_config, synth_ranges
+from pipeline.core.config import load_config, synth_ranges
+from pipeline.core.config_schema import SynthConfig
 from pipeline.core.data import EpochDraws, PatchDataset
 from pipeline.core.errors import UserError
 from pipeline.core.imageio import read_rgb

@@ -17,7 +17,7 @@ from .progress import close_all
 CONFIG_EPILOG = (
     "Overrides are key=value pairs on top of the config file, e.g. train.epochs=5 "
     "model.name=nafnet data.root=/data/descan. The keys and defaults are in "
-    "pipeline/core/config.py and configs/demo.yaml."
+    "pipeline/core/config_schema.py and configs/demo.yaml."
 )
 
 
