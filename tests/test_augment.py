@@ -20,16 +20,15 @@ from torch.utils.data import DataLoader
 
 from pipeline import prepare
 from pipeline.bench.loading import HandWritten, apply_dihedral, dihedral_choices
-from pipeline.core import augment
-from pipeline.core.augment import (
+from pipeline.core import augment, augment_spec
+from pipeline.core.augment import Augmenter
+from pipeline.core.augment_spec import (
     PAIRED,
     SCALE_FREE,
     SCAN_ONLY,
-    Augmenter,
     FastD4,
     FastRandomRotate90,
     FastTranspose,
-    UserError,
     build_pipeline,
     default_pipeline,
     read_value,
@@ -37,6 +36,7 @@ from pipeline.core.augment import (
 from pipeline.core.config import load_config
 from pipeline.core.data import EpochDraws, PatchDataset
 from pipeline.core.distributed import ShardSampler
+from pipeline.core.errors import UserError
 from pipeline.core.imageio import write_png
 from pipeline.core.store import Pair, PairStore, build_store, store_dir
 from pipeline.core.training import FoldTrainer
@@ -128,7 +128,7 @@ def test_user_pipeline_rebuilds_to_the_same_serialized_form():
         ours = A.core.serialization.serialize_enum(A.to_dict(compose))["transform"]["transforms"]
         for item in ours:
             item["__class_fullname__"] = item["__class_fullname__"].replace(
-                "pipeline.core.augment.Fast", ""
+                "pipeline.core.augment_spec.Fast", ""
             )
         assert json.loads(json.dumps(ours)) == json.loads(
             json.dumps(section[key]["transform"]["transforms"])
@@ -158,9 +158,9 @@ def test_every_stock_transform_serialized_by_a_to_dict_builds_where_it_belongs()
     from albumentations.core.serialization import SERIALIZABLE_REGISTRY
 
     checked = 0
-    for name in augment._usable_names():
+    for name in augment_spec._usable_names():
         cls = SERIALIZABLE_REGISTRY[name]
-        if issubclass(cls, A.BaseCompose) or name in augment.REFUSED:
+        if issubclass(cls, A.BaseCompose) or name in augment_spec.REFUSED:
             continue
         try:
             with _quiet():
@@ -175,7 +175,7 @@ def test_every_stock_transform_serialized_by_a_to_dict_builds_where_it_belongs()
                 roles.append(role)
             except UserError as e:
                 assert "unknown argument" not in str(e) and "bad argument" not in str(e), str(e)
-        if issubclass(cls, augment.Transform3D):
+        if issubclass(cls, augment_spec.Transform3D):
             assert roles == []
         else:
             assert len(roles) == 1, name  # each transform has exactly one place
