@@ -29,8 +29,11 @@ DESCRIPTION = """\
 
 
 def format_table(rows: list[dict[str, str]], columns: list[str]) -> str:
-    """The rows as a plain-text table (pandas lays it out)."""
-    table = pd.DataFrame([{c: r.get(c, "") for c in columns} for r in rows], columns=columns)
+    """The rows as a plain-text table, every column left-aligned under its header (pandas
+    lays it out; it right-aligns strings, so each value is padded to its column first)."""
+    table = pd.DataFrame([{c: str(r.get(c, "")) for c in columns} for r in rows], columns=columns)
+    for c in columns:
+        table[c] = table[c].str.ljust(max(len(c), int(table[c].str.len().max() or 0)))
     return table.to_string(index=False, justify="left")
 
 

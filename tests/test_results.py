@@ -289,3 +289,18 @@ def test_new_commands_have_a_help(module, capsys):
 def test_new_config_keys_are_checked(override: str, fragment: str):
     with pytest.raises(UserError, match=fragment):
         load_config(None, [override])
+
+
+def test_the_leaderboard_table_puts_every_value_under_its_header():
+    rows = [
+        {"experiment": "a-long-name", "cv": "2.5", "model": "pagenet"},
+        {"experiment": "b", "cv": "12.25", "model": "resunet"},
+    ]
+    lines = leaderboard.format_table(rows, ["experiment", "cv", "model"]).splitlines()
+    starts = [lines[0].index(h) for h in ("experiment", "cv", "model")]
+    assert starts == [0, 12, 18]
+    for line, row in zip(lines[1:], rows, strict=True):
+        assert [
+            line.index(row[c], s)
+            for c, s in zip(("experiment", "cv", "model"), starts, strict=True)
+        ] == starts
