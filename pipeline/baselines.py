@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from .core import cli
-from .core.baselines import RUNGS, Ladder, Page, ladder_of, store_pages
+from .core.baselines import RUNGS, ladder_of, predict_held_out
 from .core.errors import UserError
 from .core.experiment import Experiment
 from .core.fsutil import write_text
-from .core.imageio import read_rgb
 from .core.pairing import data_path, held_out_inputs, open_store
 from .core.submission import check_values, format_csv, leaderboard_score, read_submission
 from .core.task import Task
@@ -36,17 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     store = open_store(cfg)
     ladder = ladder_of(store)
-    tests = held_out_inputs(cfg)
-    model = Ladder(store_pages(store))
-    pages = [Page(stem, stem, -1, read_rgb(path), None) for stem, path in sorted(tests.items())]
-    predicted = model.predict(pages)
+    predicted = predict_held_out(store, held_out_inputs(cfg))
     truth_csv = data_path(cfg, "test_truth")
     truth = read_submission(truth_csv, extra_columns=True) if truth_csv.is_file() else None
     run = Experiment.of(cfg)
-    print(f"baselines: {len(ladder['truth'])} training images out of fold, {len(pages)} test scans")
+    n_test = len(predicted["identity"])
+    print(f"baselines: {len(ladder['truth'])} training images out of fold, {n_test} test scans")
     for rung in RUNGS:
-        values = {p.stem: v for p, v in zip(pages, predicted[rung], strict=True)}
-        values = {k: min(max(v, 0.0), 255.0) for k, v in values.items()}
+        values = {k: min(max(v, 0.0), 255.0) for k, v in predicted[rung].items()}
         check_values(values, rung)
         target = run.baseline_submission(cfg.submissions, rung)
         write_text(target, format_csv(values))

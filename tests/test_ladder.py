@@ -92,7 +92,7 @@ def test_a_colour_map_fits_an_affine_scan_exactly():
     rng = np.random.default_rng(0)
     clean = rng.integers(0, 256, (30, 30, 3)).astype(np.uint8)
     scan = np.rint(clean * 0.5 + 60).astype(np.uint8)
-    page = Page("a", "a", 0, scan, None, clean)
+    page = Page("a", "a", 0, scan, clean)
     back = ColourMap().fit([page]).apply(scan)
     assert np.abs(back.astype(int) - clean).max() <= 1  # the scan's own rounding
 

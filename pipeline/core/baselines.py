@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -29,6 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .fsutil import write_text
+from .imageio import read_rgb
 from .metrics import mean_y
 from .store import PairStore
 
@@ -46,13 +48,12 @@ class Page:
     title: str
     fold: int
     scan: np.ndarray  # HxWx3 uint8 RGB
-    truth: float | None  # the clean page's mean Y, when known
-    clean: np.ndarray | None = None
+    clean: np.ndarray | None = None  # the training pages' clean image
 
 
 def store_pages(store: PairStore) -> list[Page]:
     return [
-        Page(r.stem, r.title, r.fold, np.asarray(store.scan(i)), None, np.asarray(store.clean(i)))
+        Page(r.stem, r.title, r.fold, np.asarray(store.scan(i)), np.asarray(store.clean(i)))
         for i, r in enumerate(store.images)
     ]
 
@@ -174,6 +175,15 @@ def ladder_of(store: PairStore) -> dict[str, Any]:
     result = out_of_fold(store)
     write_text(path, json.dumps(result, indent=1))
     return result
+
+
+def predict_held_out(store: PairStore, scans: dict[str, Path]) -> dict[str, dict[str, float]]:
+    """Each rung fitted on all the store's training pairs, applied to the held-out scans (test
+    inputs, by stem): {rung: {stem: predicted mean Y}}."""
+    stems = sorted(scans)
+    pages = [Page(s, s, -1, read_rgb(scans[s])) for s in stems]
+    predicted = Ladder(store_pages(store)).predict(pages)
+    return {rung: dict(zip(stems, values, strict=True)) for rung, values in predicted.items()}
 
 
 def best_rung(cv: dict[str, float]) -> str:

@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from .baselines import Ladder, Page, store_pages
+from .baselines import predict_held_out
 from .config import training_changes
 from .errors import NonFiniteError, UserError
 from .evaluation import evaluate
@@ -157,13 +157,9 @@ def finish_oof(
 def finish_test(cfg: DictConfig, run: Experiment, store: PairStore, weight: float) -> None:
     """Finishing, on the test images: the regressor fitted on all training pairs, each
     restored test image shifted to `weight` x its mean Y + (1 - weight) x the regressor's."""
-    scans = held_out_inputs(cfg)
-    stems = sorted(scans)
-    regressor = Ladder(store_pages(store)).predict(
-        [Page(s, s, -1, read_rgb(scans[s]), None) for s in stems]
-    )["regressor"]
+    regressor = predict_held_out(store, held_out_inputs(cfg))["regressor"]
     with atomic_dir(run.test_dir) as out:
-        for stem, reg in progress(zip(stems, regressor, strict=True), desc="finish test"):
+        for stem, reg in progress(sorted(regressor.items()), desc="finish test"):
             image = read_rgb(run.test_dir / f"{stem}.png")
             target = weight * mean_y(image) + (1 - weight) * reg
             write_png(out / f"{stem}.png", shift_mean_y(image, target))
