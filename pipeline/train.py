@@ -13,7 +13,7 @@ from .core.errors import Interrupted, UserError
 from .core.experiment import Experiment
 from .core.models.build import build_checked_model, build_discriminator
 from .core.pairing import open_store
-from .core.progress import say
+from .core.progress import duration, say
 from .core.report import fold_model
 from .core.tracking import Tracker
 from .core.trainers import fold_trainer
@@ -66,10 +66,6 @@ def resume_command(argv: list[str]) -> str:
     """The command that continues this run: the same arguments, train.resume=true."""
     kept = [a for a in argv if not a.startswith(("train.resume=", "train.overwrite="))]
     return shlex.join(["python", "-m", "pipeline.train", *kept, "train.resume=true"])
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def check_history(cfg, run: Experiment, folds: list[int]) -> list[int]:
@@ -167,9 +163,9 @@ def _estimate(cfg, trainer: FoldTrainer, folds: int) -> None:
     budget = cfg.train.time_budget
     plan = f"train.time_budget={budget:g} min: {trainer.epochs}" if budget else trainer.epochs
     say(
-        f"train: about {seconds:.1f} s per epoch ({trainer.steps_per_epoch} steps of "
+        f"train: about {duration(seconds)} per epoch ({trainer.steps_per_epoch} steps of "
         f"{cfg.train.batch_size} + validation), {plan} epoch(s) x {folds} fold(s): about "
-        f"{_minutes(seconds * trainer.epochs * folds)}"
+        f"{duration(seconds * trainer.epochs * folds)}"
     )
 
 

@@ -4,6 +4,7 @@ torchrun only rank 0 shows bars and messages, so a run prints each line once."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -31,3 +32,19 @@ def say(message: str) -> None:
     """Print a line to stdout without tearing an open progress bar (rank 0 only)."""
     if is_main():
         tqdm.write(message)
+
+
+def duration(seconds: float) -> str:
+    """A time as a person reads it at any scale: `0.02 s`, `3.2 s`, `95 s`, `3.2 min`, `2.5 h`.
+    Two significant digits below ten seconds, so a positive time never prints as 0."""
+    if seconds <= 0 or not math.isfinite(seconds):
+        return f"{seconds:g} s"
+    if seconds < 1e-4:
+        return "under 0.0001 s"
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
