@@ -102,8 +102,8 @@ import pandas as pd
 from IPython.display import Image, display
 
 from pipeline import export, infer, make_demo, prepare, score, train
-from pipeline.core.config import load_config
-from pipeline.core.experiment import Experiment
+from pipeline.core.config.load import load_config
+from pipeline.core.runs.experiment import Experiment
 
 SETTINGS = [*OVERRIDES, *PLACES, *([f"data.root={DATA_ROOT}"] if DATA_ROOT else [])]
 ARGS = ["--config", CONFIG, *SETTINGS]
@@ -136,8 +136,8 @@ run(score)
 # prediction and the clean page, with the leaderboard error |ΔY| of each.
 
 # %%
-from pipeline.core.plots import png_bytes, triplet_figure
-from pipeline.core.experiment import load_triplets
+from pipeline.core.report.plots import png_bytes, triplet_figure
+from pipeline.core.runs.experiment import load_triplets
 
 oof = RUN.read_oof()
 display(Image(png_bytes(triplet_figure(load_triplets(cfg, oof[:SHOW])))))

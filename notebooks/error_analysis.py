@@ -43,10 +43,10 @@ os.chdir(ROOT)
 import pandas as pd
 from IPython.display import Image, display
 
-from pipeline.core.config import load_config
-from pipeline.core.evaluation import title_table, worst_first
-from pipeline.core.experiment import Experiment, load_triplets
-from pipeline.core.plots import curves_figure, errors_figure, png_bytes, triplet_figure
+from pipeline.core.config.load import load_config
+from pipeline.core.report.plots import curves_figure, errors_figure, png_bytes, triplet_figure
+from pipeline.core.runs.experiment import Experiment, load_triplets
+from pipeline.core.scoring.evaluation import title_table, worst_first
 
 cfg = load_config(CONFIG, [*OVERRIDES, *([f"experiment={EXPERIMENT}"] if EXPERIMENT else [])])
 RUN = Experiment.of(cfg)

@@ -43,11 +43,11 @@ import pandas as pd
 from IPython.display import display
 
 from pipeline import make_demo
-from pipeline.core.config import load_config
-from pipeline.core.folds import title_of
-from pipeline.core.imageio import list_images, read_rgb
-from pipeline.core.metrics import mean_y
-from pipeline.core.pairing import data_path, pair_folders
+from pipeline.core.config.load import load_config
+from pipeline.core.data.folds import title_of
+from pipeline.core.data.layout import data_path, pair_folders
+from pipeline.core.task.metrics import mean_y
+from pipeline.core.util.images import list_images, read_rgb
 
 make_demo.main(["--if-needed", "--config", CONFIG, *OVERRIDES])  # builds data/demo if missing
 cfg = load_config(CONFIG, OVERRIDES)

@@ -7,7 +7,7 @@ import importlib
 import importlib.util
 import sys
 
-from .core import cli
+from .core.config import cli
 
 # Each stage with the first line of what it does, in the order a run goes through them.
 STAGES = {

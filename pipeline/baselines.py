@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .core import cli
-from .core.baselines import RUNGS, ladder_of, predict_held_out
-from .core.errors import UserError
-from .core.experiment import Experiment
-from .core.fsutil import write_text
-from .core.pairing import data_path, held_out_inputs, open_store
-from .core.submission import check_values, format_csv, leaderboard_score, read_submission
-from .core.task import Task
+from .core.config import cli
+from .core.data.layout import data_path, held_out_inputs, open_store
+from .core.runs.experiment import Experiment
+from .core.scoring.ladder import RUNGS, ladder_of, predict_held_out
+from .core.task.submission import check_values, format_csv, leaderboard_score, read_submission
+from .core.task.task import Task
+from .core.util.errors import UserError
+from .core.util.files import write_text
 
 DESCRIPTION = """\
 Score the cheap answers on the same folds and with the same metric as the experiments:

@@ -7,19 +7,19 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from .core import cli
-from .core.blending import nested_blend, out_of_fold
-from .core.config import load_config, to_yaml
-from .core.errors import UserError
-from .core.evaluation import ladder_columns, ladder_line
-from .core.experiment import Experiment, submission_targets
-from .core.fsutil import write_text
-from .core.imageio import list_images, read_rgb
-from .core.metrics import mean_y
-from .core.pairing import data_path
-from .core.submission import check_same_ids, format_csv, leaderboard_score, read_submission
-from .core.task import Task
-from .core.tracking import git_commit
+from .core.config import cli
+from .core.config.load import load_config, to_yaml
+from .core.data.layout import data_path
+from .core.runs.experiment import Experiment, submission_targets
+from .core.runs.tracking import git_commit
+from .core.scoring.blending import nested_blend, out_of_fold
+from .core.scoring.evaluation import ladder_columns, ladder_line
+from .core.task.metrics import mean_y
+from .core.task.submission import check_same_ids, format_csv, leaderboard_score, read_submission
+from .core.task.task import Task
+from .core.util.errors import UserError
+from .core.util.files import write_text
+from .core.util.images import list_images, read_rgb
 
 DESCRIPTION = """\
   python -m pipeline.blend EXP_A EXP_B [...] [experiment=NAME] [--config FILE] [key=value ...]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import cli
-from .core.errors import UserError
-from .core.imageio import list_images, read_rgb
-from .core.metrics import PAIR_METRICS
-from .core.resize import modcrop
+from .core.config import cli
+from .core.task.metrics import PAIR_METRICS
+from .core.util.errors import UserError
+from .core.util.images import list_images, read_rgb
+from .core.util.resize import modcrop
 
 DESCRIPTION = """\
 Compare every image in PRED_DIR with the image of the same file stem in GT_DIR and print one

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .core import cli
-from .core.config import load_config
-from .core.errors import UserError
-from .core.experiment import submission_targets, test_pred_dir
-from .core.fsutil import write_text
-from .core.imageio import list_images, read_rgb
-from .core.metrics import mean_y
-from .core.pairing import data_path
-from .core.progress import progress
-from .core.report import log_submission
-from .core.submission import check_same_ids, check_values, format_csv, read_submission
-from .core.task import Task
+from .core.config import cli
+from .core.config.load import load_config
+from .core.data.layout import data_path
+from .core.report.summary import log_submission
+from .core.runs.experiment import submission_targets, test_pred_dir
+from .core.task.metrics import mean_y
+from .core.task.submission import check_same_ids, check_values, format_csv, read_submission
+from .core.task.task import Task
+from .core.util.errors import UserError
+from .core.util.files import write_text
+from .core.util.images import list_images, read_rgb
+from .core.util.progress import progress
 
 DESCRIPTION = """\
 Compute each restored image's mean Y (OpenCV BGR->YUV, from the uint8 image exactly as saved)

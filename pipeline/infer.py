@@ -5,19 +5,19 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from .core import cli
-from .core.baselines import ladder_of
-from .core.config import fold_list
-from .core.distributed import configure_threads, resolve_device
-from .core.errors import UserError
-from .core.evaluation import cv_line, cv_summary, fold_line, ladder_columns, ladder_line
-from .core.experiment import Experiment
-from .core.inference import finish_oof, finish_test, fold_models, predict_oof, predict_test
+from .core.config import cli
+from .core.config.load import fold_list
+from .core.data.layout import open_store
+from .core.infer.predict import finish_oof, finish_test, fold_models, predict_oof, predict_test
 from .core.models import count_params
-from .core.pairing import open_store
-from .core.report import report_experiment
-from .core.task import Task
-from .core.tracking import git_commit
+from .core.report.summary import report_experiment
+from .core.runs.experiment import Experiment
+from .core.runs.tracking import git_commit
+from .core.scoring.evaluation import cv_line, cv_summary, fold_line, ladder_columns, ladder_line
+from .core.scoring.ladder import ladder_of
+from .core.task.task import Task
+from .core.util.distributed import configure_threads, resolve_device
+from .core.util.errors import UserError
 
 DESCRIPTION = """\
 Restore the test scans with the average of the folds' models (train.select: each fold's

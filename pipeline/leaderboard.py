@@ -8,11 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from .core import cli
-from .core.config import config_diff
-from .core.errors import UserError
-from .core.experiment import LEADERBOARD_COLUMNS, Experiment, read_leaderboard
-from .core.task import Task
+from .core.config import cli
+from .core.config.load import config_diff
+from .core.runs.experiment import LEADERBOARD_COLUMNS, Experiment, read_leaderboard
+from .core.task.task import Task
+from .core.util.errors import UserError
 
 DESCRIPTION = """\
   python -m pipeline.leaderboard

@@ -3,7 +3,7 @@
 Descanning (the default): data/demo/train/{scan,clean}, data/demo/test/scan, and the held-out
 truth of the test set: data/demo/test/clean and data/demo/test/truth.csv in the submission
 format. Names follow DESCAN-18K (`Title.page.crop`), training and test titles differ, and a
-seed fixes every byte. The other tasks degrade the same pages their own way (core/degrade.py):
+seed fixes every byte. The other tasks degrade the same pages their own way (core/task/degrade.py):
 deblur in the GoPro layout (train/<title>/{blur,sharp}, test/<title>/{blur,sharp}), denoise,
 deflare and sr (LR scans, HR cleans) in the same layout as descanning.
 """
@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import cli
-from .core.config import to_dict
-from .core.errors import UserError
-from .core.fsutil import atomic_dir
-from .core.imageio import write_png
-from .core.metrics import mean_y
-from .core.pages import compose_other, compose_page, other_style, title_style
-from .core.progress import progress
-from .core.submission import format_csv
+from .core.config import cli
+from .core.config.load import to_dict
+from .core.demo.pages import compose_other, compose_page, other_style, title_style
 from .core.synth import SIMULATOR_VERSION, Ranges, make_ranges, sample_params, simulate_scan
-from .core.task import Task
+from .core.task.metrics import mean_y
+from .core.task.submission import format_csv
+from .core.task.task import Task
+from .core.util.errors import UserError
+from .core.util.files import atomic_dir
+from .core.util.images import write_png
+from .core.util.progress import progress
 
 DESCRIPTION = """\
 Build the demo dataset at data.root (default data/demo): magazine-like pages composed from

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 
-from .core import cli
+from .core.config import cli
 from .core.models import (
     build_model,
     count_params,

@@ -6,13 +6,13 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from .core import cli
-from .core.errors import UserError
-from .core.folds import assign_folds, grouping, title_of
-from .core.imageio import read_rgb
-from .core.pairing import held_out_inputs, resolve_layout, training_pairs
-from .core.progress import progress
-from .core.store import build_store, fingerprint, store_dir
+from .core.config import cli
+from .core.data.folds import assign_folds, grouping, title_of
+from .core.data.layout import held_out_inputs, resolve_layout, training_pairs
+from .core.data.store import build_store, fingerprint, store_dir
+from .core.util.errors import UserError
+from .core.util.images import read_rgb
+from .core.util.progress import progress
 
 MIN_PATCH = 16  # below this a 4-level U-Net has nothing left at its bottleneck
 

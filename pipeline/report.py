@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .core import cli
-from .core.errors import UserError
-from .core.experiment import Experiment
-from .core.report import report_experiment
+from .core.config import cli
+from .core.report.summary import report_experiment
+from .core.runs.experiment import Experiment
+from .core.util.errors import UserError
 
 DESCRIPTION = """\
 `infer` does this at its end; run it alone to redraw the plots (say with plots.worst=12)

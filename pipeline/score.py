@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .core import cli
-from .core.config import load_config
-from .core.errors import UserError
-from .core.evaluation import score_images
-from .core.experiment import Experiment, submission_path, test_pred_dir
-from .core.imageio import read_rgb
-from .core.pairing import data_path, held_out_inputs, held_out_targets
-from .core.submission import leaderboard_score, read_submission
-from .core.task import Task
+from .core.config import cli
+from .core.config.load import load_config
+from .core.data.layout import data_path, held_out_inputs, held_out_targets
+from .core.runs.experiment import Experiment, submission_path, test_pred_dir
+from .core.scoring.evaluation import score_images
+from .core.task.submission import leaderboard_score, read_submission
+from .core.task.task import Task
+from .core.util.errors import UserError
+from .core.util.images import read_rgb
 
 DESCRIPTION = """\
   python -m pipeline.score SUBMISSION.csv TRUTH.csv

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from .core import cli
-from .core.config import load_config
-from .core.errors import UserError
-from .core.experiment import Experiment, submission_path
-from .core.imageio import list_images
-from .core.pairing import data_path
-from .core.submission import check_same_ids, read_submission
-from .core.tracking import git_commit
+from .core.config import cli
+from .core.config.load import load_config
+from .core.data.layout import data_path
+from .core.runs.experiment import Experiment, submission_path
+from .core.runs.tracking import git_commit
+from .core.task.submission import check_same_ids, read_submission
+from .core.util.errors import UserError
+from .core.util.images import list_images
 
 DESCRIPTION = """\
 Check the submission CSV as the leaderboard would read it (header, one finite value in

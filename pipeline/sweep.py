@@ -7,10 +7,10 @@ import os
 from collections.abc import Iterator
 
 from . import infer, prepare, train
-from .core import cli
-from .core.config import load_config
-from .core.experiment import Experiment
-from .core.tracking import Tracker
+from .core.config import cli
+from .core.config.load import load_config
+from .core.runs.experiment import Experiment
+from .core.runs.tracking import Tracker
 
 DESCRIPTION = """\
 What `wandb agent` runs for each trial of configs/sweep.yaml. The sweep's choices arrive as

@@ -13,13 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .core import cli
-from .core.config import load_config, synth_overrides, synth_ranges
-from .core.errors import UserError
-from .core.fsutil import atomic_dir
-from .core.imageio import list_images, read_rgb, write_png
-from .core.progress import progress
+from .core.config import cli
+from .core.config.load import load_config, synth_overrides, synth_ranges
 from .core.synth import PRESETS, SIMULATOR_VERSION, sample_params, simulate_scan
+from .core.util.errors import UserError
+from .core.util.files import atomic_dir
+from .core.util.images import list_images, read_rgb, write_png
+from .core.util.progress import progress
 
 DESCRIPTION = """\
 Print and scan every image in IN_DIR with the print-scan simulator, and write the scans to

@@ -6,18 +6,19 @@ import contextlib
 import shlex
 import sys
 
-from .core import cli, distributed
-from .core.config import fold_list, to_dict, to_yaml, training_changes
-from .core.distributed import resolve_device
-from .core.errors import Interrupted, UserError
-from .core.experiment import Experiment
-from .core.models.build import build_checked_model, build_discriminator
-from .core.pairing import open_store
-from .core.progress import duration, say
-from .core.report import fold_model
-from .core.tracking import Tracker
-from .core.trainers import fold_trainer
-from .core.training import FoldTrainer
+from .core.config import cli
+from .core.config.load import fold_list, to_dict, to_yaml, training_changes
+from .core.data.layout import open_store
+from .core.models.factory import build_checked_model, build_discriminator
+from .core.report.summary import fold_model
+from .core.runs.experiment import Experiment
+from .core.runs.tracking import Tracker
+from .core.train.trainer import FoldTrainer
+from .core.train.trainers import fold_trainer
+from .core.util import distributed
+from .core.util.distributed import resolve_device
+from .core.util.errors import Interrupted, UserError
+from .core.util.progress import duration, say
 
 DESCRIPTION = """\
 Train the configured model on each fold's training patches and validate it on the fold's

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .core import cli
-from .core.errors import UserError
-from .core.fsutil import atomic_dir
-from .core.imageio import list_images, read_rgb, write_png
-from .core.progress import progress
-from .core.resize import imresize_uint8
+from .core.config import cli
+from .core.util.errors import UserError
+from .core.util.files import atomic_dir
+from .core.util.images import list_images, read_rgb, write_png
+from .core.util.progress import progress
+from .core.util.resize import imresize_uint8
 
 DESCRIPTION = """\
 Upscale every image in IN_DIR by --scale with MATLAB's bicubic imresize (antialiased cubic

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import pipeline  # noqa: F401  (first, so its OpenMP setting is in place before torch loads)
-from pipeline.core.resize import imresize_uint8
+from pipeline.core.util.resize import imresize_uint8
 
 REPO = Path(__file__).resolve().parents[1]
 # W&B stays off unless a test turns it on (offline, in a folder of its own): a stage run in
@@ -132,7 +132,7 @@ def run_stage(main, *args: str) -> Result:
     import contextlib
     import io
 
-    from pipeline.core import cli
+    from pipeline.core.config import cli
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -213,9 +213,9 @@ def sr_trainer(tmp_path: Path, extra: list[str]):
     """A fold trainer on a tiny x2 super-resolution store, started fresh."""
     import torch
 
-    from pipeline.core.config import load_config
-    from pipeline.core.store import PairStore
-    from pipeline.core.trainers import fold_trainer
+    from pipeline.core.config.load import load_config
+    from pipeline.core.data.store import PairStore
+    from pipeline.core.train.trainers import fold_trainer
 
     root = make_sr(tmp_path / "sr", 2, n=4, hr=32)
     overrides = sr_overrides(tmp_path, root, 2) + extra

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from pipeline import train
-from pipeline.core import distributed
-from pipeline.core.training import FoldTrainer
+from pipeline.core.train.trainer import FoldTrainer
+from pipeline.core.util import distributed
 
 TRAIN = FoldTrainer.run
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 from pipeline import train
-from pipeline.core import cli
-from pipeline.core.training import FoldTrainer
+from pipeline.core.config import cli
+from pipeline.core.train.trainer import FoldTrainer
 
 PACE = 0.05  # seconds: well above the 5 ms at which the tests look for a new save
 STEP = FoldTrainer._step

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.core.agc import adaptive_clip_grad_, last_layer
 from pipeline.core.models import build_model, list_models
+from pipeline.core.train.agc import adaptive_clip_grad_, last_layer
 
 
 def _net() -> nn.Sequential:

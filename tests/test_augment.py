@@ -20,9 +20,10 @@ from torch.utils.data import DataLoader
 
 from pipeline import prepare
 from pipeline.bench.loading import HandWritten, apply_dihedral, dihedral_choices
-from pipeline.core import augment, augment_spec
-from pipeline.core.augment import Augmenter
-from pipeline.core.augment_spec import (
+from pipeline.core.config.load import load_config
+from pipeline.core.data import augment, augment_spec
+from pipeline.core.data.augment import Augmenter
+from pipeline.core.data.augment_spec import (
     PAIRED,
     SCALE_FREE,
     SCAN_ONLY,
@@ -33,13 +34,12 @@ from pipeline.core.augment_spec import (
     default_pipeline,
     read_value,
 )
-from pipeline.core.config import load_config
-from pipeline.core.data import EpochDraws, PatchDataset
-from pipeline.core.distributed import ShardSampler
-from pipeline.core.errors import UserError
-from pipeline.core.imageio import write_png
-from pipeline.core.store import Pair, PairStore, build_store, store_dir
-from pipeline.core.training import FoldTrainer
+from pipeline.core.data.dataset import EpochDraws, PatchDataset
+from pipeline.core.data.store import Pair, PairStore, build_store, store_dir
+from pipeline.core.train.trainer import FoldTrainer
+from pipeline.core.util.distributed import ShardSampler
+from pipeline.core.util.errors import UserError
+from pipeline.core.util.images import write_png
 from tests.conftest import REPO, assert_user_error, make_dataset, paths, run_cli
 
 V = A.__version__
@@ -128,7 +128,7 @@ def test_user_pipeline_rebuilds_to_the_same_serialized_form():
         ours = A.core.serialization.serialize_enum(A.to_dict(compose))["transform"]["transforms"]
         for item in ours:
             item["__class_fullname__"] = item["__class_fullname__"].replace(
-                "pipeline.core.augment_spec.Fast", ""
+                "pipeline.core.data.augment_spec.Fast", ""
             )
         assert json.loads(json.dumps(ours)) == json.loads(
             json.dumps(section[key]["transform"]["transforms"])

@@ -14,9 +14,9 @@ from pipeline.bench.__main__ import main as bench_main
 from pipeline.bench.demo import bench_demo
 from pipeline.bench.loading import DecodeEverySample, apply_dihedral
 from pipeline.bench.training import make_trainer, trainer_step
-from pipeline.core.config import REPO_ROOT
-from pipeline.core.errors import UserError
+from pipeline.core.config.load import REPO_ROOT
 from pipeline.core.models import list_models
+from pipeline.core.util.errors import UserError
 from tests.conftest import assert_user_error, run_cli
 
 

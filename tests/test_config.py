@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.config import load_config
-from pipeline.core.errors import UserError
-from pipeline.core.models.build import build_checked_model
+from pipeline.core.config.load import load_config
+from pipeline.core.models.factory import build_checked_model
+from pipeline.core.util.errors import UserError
 from tests.conftest import REPO, assert_user_error, run_cli
 
 

@@ -15,14 +15,14 @@ import torch
 from torch.utils.data import RandomSampler
 
 from pipeline import prepare
-from pipeline.core import distributed
-from pipeline.core.config import load_config
-from pipeline.core.distributed import ShardSampler
-from pipeline.core.errors import UserError
+from pipeline.core.config.load import load_config
+from pipeline.core.data.store import PairStore
 from pipeline.core.models import build_model, list_models
-from pipeline.core.store import PairStore
-from pipeline.core.trainers import fold_trainer
-from pipeline.core.training import FoldTrainer
+from pipeline.core.train.trainer import FoldTrainer
+from pipeline.core.train.trainers import fold_trainer
+from pipeline.core.util import distributed
+from pipeline.core.util.distributed import ShardSampler
+from pipeline.core.util.errors import UserError
 from tests.conftest import REPO, make_dataset
 
 

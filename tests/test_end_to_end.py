@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.core.experiment import Experiment
-from pipeline.core.imageio import read_rgb
-from pipeline.core.metrics import mean_y
-from pipeline.core.submission import read_submission
+from pipeline.core.runs.experiment import Experiment
+from pipeline.core.task.metrics import mean_y
+from pipeline.core.task.submission import read_submission
+from pipeline.core.util.images import read_rgb
 from tests.conftest import REPO, assert_user_error, make_dataset, run_cli
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.core.errors import UserError
-from pipeline.core.folds import assign_folds, grouping, title_of
+from pipeline.core.data.folds import assign_folds, grouping, title_of
+from pipeline.core.util.errors import UserError
 
 
 def test_title_is_the_stem_before_the_first_dot():

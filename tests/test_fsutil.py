@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.experiment import Experiment, read_leaderboard
-from pipeline.core.fsutil import atomic_dir, write_text
+from pipeline.core.runs.experiment import Experiment, read_leaderboard
+from pipeline.core.util.files import atomic_dir, write_text
 
 
 def test_a_failed_write_keeps_the_old_file(tmp_path: Path):

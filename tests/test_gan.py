@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline.core.gan import GAN_COLUMNS
 from pipeline.core.models.checkpoint import save_checkpoint
-from pipeline.core.trainers import fold_trainer
-from pipeline.core.training import TASK_COLUMNS
+from pipeline.core.train.gan import GAN_COLUMNS
+from pipeline.core.train.trainer import TASK_COLUMNS
+from pipeline.core.train.trainers import fold_trainer
 from tests.conftest import assert_user_error, read_csv, run_cli, sr_trainer
 
 

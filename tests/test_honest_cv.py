@@ -14,16 +14,16 @@ import torch
 from torch.utils.data import DataLoader
 
 from pipeline import infer, prepare, train
-from pipeline.core.config import load_config
-from pipeline.core.data import EpochDraws, PatchDataset
-from pipeline.core.errors import UserError
-from pipeline.core.evaluation import cv_summary
-from pipeline.core.experiment import Experiment
-from pipeline.core.imageio import read_rgb
-from pipeline.core.metrics import mean_y
-from pipeline.core.store import PairStore, store_dir
-from pipeline.core.submission import leaderboard_score
-from pipeline.core.task import Task
+from pipeline.core.config.load import load_config
+from pipeline.core.data.dataset import EpochDraws, PatchDataset
+from pipeline.core.data.store import PairStore, store_dir
+from pipeline.core.runs.experiment import Experiment
+from pipeline.core.scoring.evaluation import cv_summary
+from pipeline.core.task.metrics import mean_y
+from pipeline.core.task.submission import leaderboard_score
+from pipeline.core.task.task import Task
+from pipeline.core.util.errors import UserError
+from pipeline.core.util.images import read_rgb
 from tests.conftest import FAST, assert_user_error, make_dataset, paths, run_cli
 
 

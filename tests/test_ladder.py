@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 
 from pipeline import baselines, blend, infer, prepare, train
-from pipeline.core.baselines import ColourMap, Page, ladder_of
-from pipeline.core.blending import fit_weights, nested_blend
-from pipeline.core.config import load_config
-from pipeline.core.errors import UserError
-from pipeline.core.experiment import Experiment
-from pipeline.core.finishing import fit_weight, nested_targets, shift_mean_y
-from pipeline.core.imageio import read_rgb
-from pipeline.core.metrics import mean_y
-from pipeline.core.store import PairStore, store_dir
-from pipeline.core.submission import read_submission
+from pipeline.core.config.load import load_config
+from pipeline.core.data.store import PairStore, store_dir
+from pipeline.core.runs.experiment import Experiment
+from pipeline.core.scoring.blending import fit_weights, nested_blend
+from pipeline.core.scoring.finishing import fit_weight, nested_targets, shift_mean_y
+from pipeline.core.scoring.ladder import ColourMap, Page, ladder_of
+from pipeline.core.task.metrics import mean_y
+from pipeline.core.task.submission import read_submission
+from pipeline.core.util.errors import UserError
+from pipeline.core.util.images import read_rgb
 from tests.conftest import FAST, make_dataset, paths, random_page, run_stage, save
 
 

@@ -12,9 +12,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.models.vgg import cfgs, make_layers
 
-from pipeline.core.config import load_config
-from pipeline.core.errors import UserError
-from pipeline.core.losses import (
+from pipeline.core.config.load import load_config
+from pipeline.core.train.losses import (
     CompositeLoss,
     PerceptualLoss,
     build_loss,
@@ -23,6 +22,7 @@ from pipeline.core.losses import (
     total_variation,
     vgg16_layer_indices,
 )
+from pipeline.core.util.errors import UserError
 from tests.conftest import sr_trainer
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.core.errors import UserError
-from pipeline.core.metrics import mean_y, psnr, y_channel, y_mae
-from pipeline.core.submission import format_csv, leaderboard_score, read_submission
+from pipeline.core.task.metrics import mean_y, psnr, y_channel, y_mae
+from pipeline.core.task.submission import format_csv, leaderboard_score, read_submission
+from pipeline.core.util.errors import UserError
 from tests.conftest import assert_user_error, run_cli, save
 
 

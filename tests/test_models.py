@@ -18,7 +18,7 @@ from pipeline.core.models import (
     model_kind,
     register,
 )
-from pipeline.core.models.common import pad_to_multiple
+from pipeline.core.models.registry import pad_to_multiple
 from tests.conftest import run_cli
 
 DISCRIMINATORS = ["patchgan_discriminator", "srgan_discriminator"]

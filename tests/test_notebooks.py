@@ -16,10 +16,10 @@ import pytest
 from nbclient import NotebookClient
 
 from pipeline import make_demo
-from pipeline.core.evaluation import worst_first
-from pipeline.core.experiment import Experiment
-from pipeline.core.imageio import list_images, read_rgb
-from pipeline.core.metrics import mean_y
+from pipeline.core.runs.experiment import Experiment
+from pipeline.core.scoring.evaluation import worst_first
+from pipeline.core.task.metrics import mean_y
+from pipeline.core.util.images import list_images, read_rgb
 from tests.conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"

@@ -61,7 +61,7 @@ def fresh(tmp_path_factory):
 def test_the_wheel_holds_the_package_and_its_configs(fresh):
     wheel = fresh[0]
     names = zipfile.ZipFile(wheel).namelist()
-    assert "pipeline/train.py" in names and "pipeline/core/training.py" in names
+    assert "pipeline/train.py" in names and "pipeline/core/train/trainer.py" in names
     assert "pipeline/configs/demo.yaml" in names and "pipeline/configs/descan.yaml" in names
     assert not any(n.startswith("tests/") for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))

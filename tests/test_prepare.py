@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from pipeline import prepare as prepare_stage
-from pipeline.core.store import PairStore, grid_starts
+from pipeline.core.data.store import PairStore, grid_starts
 from tests.conftest import assert_user_error, make_dataset, random_page, run_stage, save
 
 

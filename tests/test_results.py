@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 
 from pipeline import export, infer, leaderboard, prepare, report, submit, sweep, train
-from pipeline.core.config import MISSING, config_diff, load_config, to_yaml
-from pipeline.core.errors import UserError
-from pipeline.core.evaluation import title_table
-from pipeline.core.experiment import Experiment
-from pipeline.core.plots import worst_size
+from pipeline.core.config.load import MISSING, config_diff, load_config, to_yaml
+from pipeline.core.report.plots import worst_size
+from pipeline.core.runs.experiment import Experiment
+from pipeline.core.scoring.evaluation import title_table
+from pipeline.core.util.errors import UserError
 from pipeline.leaderboard import diff_report
 from tests.conftest import make_dataset, run_cli
 from tests.wandb_offline import offline_runs

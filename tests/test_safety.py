@@ -21,9 +21,9 @@ import pytest
 import torch
 
 from pipeline import export, infer, prepare, train
-from pipeline.core.config import load_config
-from pipeline.core.experiment import Experiment
-from pipeline.core.training import FoldTrainer
+from pipeline.core.config.load import load_config
+from pipeline.core.runs.experiment import Experiment
+from pipeline.core.train.trainer import FoldTrainer
 from tests.conftest import (
     FAST,
     REPO,

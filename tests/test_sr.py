@@ -12,15 +12,15 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from pipeline.core.augment import Augmenter
-from pipeline.core.config import load_config
-from pipeline.core.data import PatchDataset
-from pipeline.core.errors import UserError
-from pipeline.core.imageio import list_images, read_rgb
-from pipeline.core.metrics import psnr_y, shave, ssim, ssim_y, y_bt601
-from pipeline.core.models.build import BicubicInput, BicubicSkip, build_checked_model
-from pipeline.core.resize import contributions, imresize, imresize_uint8, modcrop
-from pipeline.core.store import PairStore
+from pipeline.core.config.load import load_config
+from pipeline.core.data.augment import Augmenter
+from pipeline.core.data.dataset import PatchDataset
+from pipeline.core.data.store import PairStore
+from pipeline.core.models.factory import BicubicInput, BicubicSkip, build_checked_model
+from pipeline.core.task.metrics import psnr_y, shave, ssim, ssim_y, y_bt601
+from pipeline.core.util.errors import UserError
+from pipeline.core.util.images import list_images, read_rgb
+from pipeline.core.util.resize import contributions, imresize, imresize_uint8, modcrop
 from pipeline.evaluate import evaluate
 from pipeline.evaluate import main as evaluate_main
 from pipeline.upscale import main as upscale_main

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import submit
-from pipeline.core.submission import format_csv
+from pipeline.core.task.submission import format_csv
 from tests.conftest import assert_user_error, make_dataset, run_cli
 
 TEST_IDS = ["Test.00001.01", "Test.00002.01"]

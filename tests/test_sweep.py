@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pipeline import sweep
-from pipeline.core.config import REPO_ROOT, load_config
+from pipeline.core.config.load import REPO_ROOT, load_config
 from tests.conftest import make_dataset
 from tests.wandb_offline import offline_runs
 

@@ -14,13 +14,10 @@ import torch
 from skimage.registration import phase_cross_correlation
 from torch.utils.data import DataLoader
 
-from pipeline.core.config import load_config, synth_ranges
-from pipeline.core.config_schema import SynthConfig
-from pipeline.core.data import EpochDraws, PatchDataset
-from pipeline.core.errors import UserError
-from pipeline.core.imageio import read_rgb
-from pipeline.core.metrics import abs_error_of_means
-from pipeline.core.store import PairStore
+from pipeline.core.config.load import load_config, synth_ranges
+from pipeline.core.config.schema import SynthConfig
+from pipeline.core.data.dataset import EpochDraws, PatchDataset
+from pipeline.core.data.store import PairStore
 from pipeline.core.synth import (
     LIMITS,
     PRESETS,
@@ -31,7 +28,10 @@ from pipeline.core.synth import (
     sample_params,
     simulate_scan,
 )
-from pipeline.core.training import FoldTrainer
+from pipeline.core.task.metrics import abs_error_of_means
+from pipeline.core.train.trainer import FoldTrainer
+from pipeline.core.util.errors import UserError
+from pipeline.core.util.images import read_rgb
 from pipeline.make_demo import build
 from tests.conftest import assert_user_error, make_dataset, random_page, run_cli, save
 

@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 
 from pipeline import export, infer, make_demo, prepare, score, train
-from pipeline.core import metrics as M
-from pipeline.core.config import load_config
-from pipeline.core.errors import UserError
-from pipeline.core.evaluation import side_by_side
-from pipeline.core.experiment import Experiment, load_triplets
-from pipeline.core.gan import GAN_COLUMNS
-from pipeline.core.pairing import held_out_inputs, training_pairs
-from pipeline.core.store import PairStore
-from pipeline.core.task import Task
-from pipeline.core.training import TASK_COLUMNS
+from pipeline.core.config.load import load_config
+from pipeline.core.data.layout import held_out_inputs, training_pairs
+from pipeline.core.data.store import PairStore
+from pipeline.core.runs.experiment import Experiment, load_triplets
+from pipeline.core.scoring.evaluation import side_by_side
+from pipeline.core.task import metrics as M
+from pipeline.core.task.task import Task
+from pipeline.core.train.gan import GAN_COLUMNS
+from pipeline.core.train.trainer import TASK_COLUMNS
+from pipeline.core.util.errors import UserError
 from tests.conftest import (
     REPO,
     random_page,

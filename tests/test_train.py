@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from pipeline import train as train_stage
-from pipeline.core.config import load_config
-from pipeline.core.evaluation import evaluate
+from pipeline.core.config.load import load_config
+from pipeline.core.data.store import PairStore
 from pipeline.core.models.checkpoint import model_from_checkpoint
-from pipeline.core.progress import duration
-from pipeline.core.store import PairStore
-from pipeline.core.training import FoldTrainer
+from pipeline.core.scoring.evaluation import evaluate
+from pipeline.core.train.trainer import FoldTrainer
+from pipeline.core.util.progress import duration
 from tests.conftest import assert_user_error, make_dataset, run_cli, run_stage
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.core.tiling import TiledPredictor, edge_window, tile_starts
-from pipeline.core.tta import unview, view
+from pipeline.core.infer.tiling import TiledPredictor, edge_window, tile_starts
+from pipeline.core.infer.tta import unview, view
 
 
 @pytest.mark.parametrize("k", range(8))

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..core.imageio import write_png
-from ..core.store import Pair
+from ..core.data.store import Pair
+from ..core.util.images import write_png
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..core import cli
-from ..core.distributed import configure_threads, resolve_device
-from ..core.errors import UserError
-from ..core.fsutil import write_text
-from ..core.tiling import auto_batch
+from ..core.config import cli
+from ..core.infer.tiling import auto_batch
+from ..core.util.distributed import configure_threads, resolve_device
+from ..core.util.errors import UserError
+from ..core.util.files import write_text
 from . import FULL, QUICK, QUICK_DEMO
 from .demo import bench_demo
 from .inference import bench_inference

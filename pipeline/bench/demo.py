@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..core.config import REPO_ROOT
-from ..core.errors import UserError
+from ..core.config.load import REPO_ROOT
+from ..core.util.errors import UserError
 
 DEMO_STAGES = ("make_demo", "prepare", "train", "infer", "export", "score")
 

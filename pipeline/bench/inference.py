@@ -12,8 +12,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from ..core.inference import predictor as infer_predictor
-from ..core.models.build import build_checked_model
+from ..core.infer.predict import predictor as infer_predictor
+from ..core.models.factory import build_checked_model
 from . import Scale, page
 from .training import sync
 

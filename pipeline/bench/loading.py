@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..core.data import EpochDraws, PatchDataset
-from ..core.store import Pair, PairStore, build_store
+from ..core.data.dataset import EpochDraws, PatchDataset
+from ..core.data.store import Pair, PairStore, build_store
 from . import PATCHES, WORKERS, Scale, write_pairs
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from ..core.config import REPO_ROOT, load_config
-from ..core.distributed import configure_threads
-from ..core.tiling import TiledPredictor, auto_batch, tile_starts
+from ..core.config.load import REPO_ROOT, load_config
+from ..core.infer.tiling import TiledPredictor, auto_batch, tile_starts
+from ..core.util.distributed import configure_threads
 from . import Scale, page
 from .inference import bench_model, sync
 

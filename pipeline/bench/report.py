@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
-from ..core.distributed import usable_cpus
-from ..core.tracking import git_commit
+from ..core.runs.tracking import git_commit
+from ..core.util.distributed import usable_cpus
 from .training import variants
 
 

@@ -15,11 +15,11 @@ import cv2
 import numpy as np
 import torch
 
-from ..core.config import load_config
-from ..core.imageio import write_png
+from ..core.config.load import load_config
+from ..core.data.store import Pair, PairStore, build_store
 from ..core.models import list_models, model_defaults
-from ..core.store import Pair, PairStore, build_store
-from ..core.training import FoldTrainer
+from ..core.train.trainer import FoldTrainer
+from ..core.util.images import write_png
 from . import Scale, page
 
 

@@ -18,7 +18,7 @@ from . import (  # noqa: F401
     srresnet,
     unet_smp,
 )
-from .common import (
+from .registry import (
     KINDS,
     UnknownModelError,
     build_model,

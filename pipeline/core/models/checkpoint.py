@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import UserError
-from ..fsutil import atomic_path
-from .build import build_restorer
+from ..util.errors import UserError
+from ..util.files import atomic_path
+from .factory import build_restorer
 
 # What every checkpoint of this pipeline carries beside its weights.
 REQUIRED = ("model_name", "model_args", "model")

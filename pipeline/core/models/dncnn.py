@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from . import blocks
-from .common import register
+from .registry import register
 
 
 @register("dncnn")

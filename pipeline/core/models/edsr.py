@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from . import blocks
-from .common import register
+from .registry import register
 
 # EDSR subtracts the DIV2K training set's mean colour first and adds it back at the end.
 DIV2K_MEAN = (0.4488, 0.4371, 0.4040)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import pad_to_multiple, register
+from .registry import pad_to_multiple, register
 
 
 class LayerNorm2d(nn.Module):

@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..metrics import y_channel
-from .common import register
+from ..task.metrics import y_channel
+from .registry import register
 
 _LUMA = (0.299, 0.587, 0.114)
 _BAND_ROWS = 256  # rows of a page counted at a time by page_descriptor

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import register
+from .registry import register
 
 
 @register("patchgan_discriminator", kind="discriminator")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import pad_to_multiple, register
+from .registry import pad_to_multiple, register
 
 
 @register("pix2pix_unet")

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from . import blocks
-from .common import pad_to_multiple, register
+from .registry import pad_to_multiple, register
 
 LEVELS = 4  # encoder levels, each ending in a 2x2 max-pool
 

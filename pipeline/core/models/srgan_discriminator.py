@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import register
+from .registry import register
 
 
 @register("srgan_discriminator", kind="discriminator")

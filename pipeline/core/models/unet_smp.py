@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .common import pad_to_multiple, register
+from .registry import pad_to_multiple, register
 
 
 @register("unet_smp")

@@ -1,0 +1,2 @@
+"""Training data: folder layouts and pairing, the prepared patch store, folds, samples and
+augmentation."""

@@ -1,0 +1,2 @@
+"""Restoring images with trained models: tiles, TTA views, the fold ensemble, out-of-fold
+predictions."""

@@ -1,0 +1,1 @@
+"""runs/<experiment>/: every file an experiment writes, and its record in Weights & Biases."""

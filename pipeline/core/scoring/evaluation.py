@@ -1,0 +1,191 @@
+"""Scoring restored images against their truth, the one way validation, `infer` (out of fold
+and test) and `score` all do it: one row per image (`Task.score`), and summaries that average
+over images, as a leaderboard does. A fold's summary is the mean over its images; the CV is
+the mean over all out-of-fold images, not the mean of the folds' means (folds grouped by
+title differ in size); the fold means and their spread are reported beside it."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..task.task import Task, finite_mean
+
+
+@dataclass
+class Evaluation:
+    """Per-image rows (with `stem`), their summary, and the first images side by side."""
+
+    rows: list[dict[str, Any]]
+    summary: dict[str, float]
+    triplets: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+
+def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
+    """Images joined left to right, each shrunk by an integer step so the triplet stays small
+    (a uint8 array for W&B and the plots; torchvision's make_grid works on float tensors and
+    pads, which is more than a row of three needs)."""
+    step = max(1, math.ceil(max(images[0].shape[:2]) / max_side))
+    return np.concatenate([img[::step, ::step] for img in images], axis=1)
+
+
+def summarize(rows: list[dict[str, Any]], task: Task) -> dict[str, float]:
+    """The mean over images of every metric the task reports: `score` (the leaderboard metric,
+    mean-Y MAE), `identity` (the same for the baseline), `y_mae`, `psnr` and, for the tasks
+    other than descan, `ssim`, `baseline_psnr`, `baseline_ssim` and `gain`. PSNR means skip
+    infinite values (a perfect image)."""
+    if not rows:
+        raise ValueError("nothing to summarize: no images")
+    out = {
+        "images": len(rows),
+        "score": float(np.mean([r["abs_err"] for r in rows])),
+        "identity": float(np.mean([r["identity_err"] for r in rows])),
+        "y_mae": float(np.mean([r["y_mae"] for r in rows])),
+        "psnr": finite_mean([r["psnr"] for r in rows]),
+    }
+    if task.reports_psnr_ssim:
+        out |= {
+            "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "baseline_psnr": finite_mean([r["baseline_psnr"] for r in rows]),
+            "baseline_ssim": float(np.mean([r["baseline_ssim"] for r in rows])),
+            "gain": finite_mean([r["gain"] for r in rows]),
+        }
+    return out
+
+
+def baseline_value(summary: dict[str, float], task: Task) -> float:
+    """The baseline's value of the task's metric: the scans unchanged (identity) for the
+    leaderboard metric, the input's or bicubic's PSNR for the others."""
+    return summary["identity"] if task.is_competition else summary["baseline_psnr"]
+
+
+def score_images(
+    items: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    task: Task,
+    log_images: int = 0,
+) -> Evaluation:
+    """Score each (stem, prediction, input, truth) after uint8 rounding; the first
+    `log_images` come back as scan | prediction | clean triplets (for sr the scan's bicubic
+    upscale, the size of the others)."""
+    rows, triplets = [], []
+    for n, (stem, pred, scan, truth) in enumerate(items):
+        base = task.baseline(scan)
+        rows.append({"stem": stem, **task.score(pred, truth, base)})
+        if n < log_images:
+            triplets.append((f"{stem}: scan | prediction | clean", side_by_side(base, pred, truth)))
+    return Evaluation(rows, summarize(rows, task), triplets)
+
+
+def evaluate(
+    predict: Callable[[np.ndarray], np.ndarray],
+    items: Iterable[tuple[str, np.ndarray, np.ndarray]],
+    task: Task,
+    log_images: int = 0,
+    keep: Callable[[str, np.ndarray], None] | None = None,
+) -> Evaluation:
+    """Restore each (stem, input, truth) with `predict` and score it (`score_images`);
+    `keep(stem, prediction)` is called for each image, to write it."""
+
+    def predicted():
+        for stem, scan, truth in items:
+            pred = predict(scan)
+            if keep is not None:
+                keep(stem, pred)
+            yield stem, pred, scan, truth
+
+    return score_images(predicted(), task, log_images)
+
+
+def cv_summary(rows: list[dict[str, Any]], task: Task) -> dict[str, Any]:
+    """The CV of out-of-fold rows (each with its `fold`): `cv`, the task's metric over all the
+    images (what a leaderboard computes from the out-of-fold predictions), the other metrics
+    over all images, each fold's summary, and the mean and spread of the fold values."""
+    overall = summarize(rows, task)
+    folds = []
+    for fold in sorted({r["fold"] for r in rows}):
+        folds.append({"fold": fold, **summarize([r for r in rows if r["fold"] == fold], task)})
+    values = [f[task.metric] for f in folds]
+    return {
+        "task": task.kind,
+        "scale": task.scale,
+        "metric": task.metric,
+        "cv": overall[task.metric],
+        "baseline": baseline_value(overall, task),
+        **overall,
+        "fold_mean": float(np.mean(values)),
+        "fold_std": float(np.std(values)),
+        "folds": folds,
+    }
+
+
+def worst_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows ranked by the leaderboard error, worst first (ties by stem, so the order is fixed)."""
+    return sorted(rows, key=lambda r: (-r["abs_err"], r["stem"]))
+
+
+def title_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leaderboard metric per magazine title (OOF rows grouped by title), worst first."""
+    by_title: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_title[r["title"]].append(r)
+    table = [
+        {
+            "title": title,
+            "images": len(group),
+            # one fold when folds are split by title; several with prepare.group=image
+            "folds": " ".join(str(f) for f in sorted({r["fold"] for r in group})),
+            "score": float(np.mean([r["abs_err"] for r in group])),
+            "identity": float(np.mean([r["identity_err"] for r in group])),
+            "y_mae": float(np.mean([r["y_mae"] for r in group])),
+        }
+        for title, group in by_title.items()
+    ]
+    return sorted(table, key=lambda t: (-t["score"], t["title"]))
+
+
+def fold_line(fold: dict[str, Any], task: Task) -> str:
+    """One fold's out-of-fold summary, as `infer` prints it."""
+    if task.is_competition:
+        return (
+            f"fold {fold['fold']}: {fold['score']:.4f}  identity {fold['identity']:.4f}  "
+            f"({fold['images']} images, y_mae {fold['y_mae']:.3f}, psnr {fold['psnr']:.2f})"
+        )
+    return f"fold {fold['fold']}: {task.kind} {task.metrics_line(fold)}  ({fold['images']} images)"
+
+
+def cv_line(cv: dict[str, Any], task: Task) -> str:
+    """The CV as `infer` prints it: over all out-of-fold images, the folds' spread beside."""
+    folds = f"folds {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f}"
+    if task.is_competition:
+        return (
+            f"CV score (leaderboard metric over {cv['images']} out-of-fold images): "
+            f"{cv['cv']:.4f}   {folds}   identity (scans unchanged): {cv['identity']:.4f}"
+        )
+    return (
+        f"CV {task.kind} ({task.metric_names}, {cv['images']} out-of-fold images): "
+        f"{task.metrics_line(cv)}   {folds}"
+    )
+
+
+def ladder_line(cv: dict[str, Any]) -> str:
+    """The baseline ladder beside the CV: each rung's CV on the same folds, and where the
+    experiment stands among them."""
+    ladder = cv["ladder"]
+    rungs = "  ".join(f"{rung} {value:.4f}" for rung, value in ladder.items())
+    best = min(ladder, key=ladder.get)
+    ratio = cv["cv"] / ladder[best] if ladder[best] > 0 else float("inf")
+    verdict = "beats every rung" if cv["cv"] < ladder[best] else f"does not beat {best}"
+    return f"ladder (same folds): {rungs}   the experiment {verdict} ({ratio:.2f} x {best})"
+
+
+def ladder_columns(cv: dict[str, Any]) -> dict[str, str]:
+    """The leaderboard's ladder columns: the best rung's name and CV (empty without one)."""
+    if "ladder" not in cv:
+        return {}
+    best = min(cv["ladder"], key=cv["ladder"].get)
+    return {"best_baseline": f"{best} {cv['ladder'][best]:.4f}"}

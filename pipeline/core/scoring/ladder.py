@@ -1,0 +1,190 @@
+"""The baseline ladder: the cheap answers a model must beat, scored out of fold on the store's
+folds with the leaderboard metric, like every experiment.
+
+  identity   the scans unchanged
+  colormap   one least-squares affine map from scan RGB to clean RGB (a 3x3 matrix and a bias,
+             12 numbers), fitted on each fold's training pairs, applied to every pixel and
+             rounded to uint8 as a saved image is
+  regressor  a ridge regression of the clean page's mean Y from statistics of the scan
+             (percentiles of Y, chroma means and percentiles, RGB means, the shares of near
+             white and near black), its strength chosen by group CV over the titles of the
+             fold's training images, its correction of the scan's mean Y held within the range
+             the training pages span; its prediction is the submitted value
+
+Each is fitted on the training images of the other folds and scored on the fold's own, as a
+model is; for the test scans, on all training images.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..data.store import PairStore
+from ..task.metrics import mean_y
+from ..util.files import write_text
+from ..util.images import read_rgb
+
+RUNGS = ("identity", "colormap", "regressor")
+ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)
+PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
+# Fitting pixels: every `PIXEL_STEP`-th row and column (the map has 12 numbers; a page has
+# hundreds of thousands of pixels).
+PIXEL_STEP = 3
+
+
+@dataclass
+class Page:
+    stem: str
+    title: str
+    fold: int
+    scan: np.ndarray  # HxWx3 uint8 RGB
+    clean: np.ndarray | None = None  # the training pages' clean image
+
+
+def store_pages(store: PairStore) -> list[Page]:
+    return [
+        Page(r.stem, r.title, r.fold, np.asarray(store.scan(i)), np.asarray(store.clean(i)))
+        for i, r in enumerate(store.images)
+    ]
+
+
+def _design(rgb: np.ndarray) -> np.ndarray:
+    x = rgb.reshape(-1, 3).astype(np.float64) / 255.0
+    return np.hstack([x, np.ones((len(x), 1))])
+
+
+class ColourMap:
+    """scan RGB -> clean RGB by one affine map (least squares over the training pixels)."""
+
+    def fit(self, pages: list[Page]) -> ColourMap:
+        s = PIXEL_STEP
+        a = np.concatenate([_design(p.scan[::s, ::s]) for p in pages])
+        b = np.concatenate([p.clean[::s, ::s].reshape(-1, 3) for p in pages]) / 255.0
+        self.weights = np.linalg.lstsq(a, b, rcond=None)[0]
+        return self
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        out = (_design(rgb) @ self.weights).reshape(rgb.shape) * 255.0
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def scan_features(rgb: np.ndarray) -> np.ndarray:
+    """What the regressor sees of a scan: Y's mean, spread and percentiles, the chroma's means
+    and percentiles, the RGB means, the shares of near-white and near-black pixels, all from
+    OpenCV's full-range YUV of the uint8 scan (the leaderboard's conversion)."""
+    yuv = cv2.cvtColor(np.ascontiguousarray(rgb[..., ::-1]), cv2.COLOR_BGR2YUV).reshape(-1, 3)
+    y, u, v = (yuv[:, c].astype(np.float64) for c in range(3))
+    return np.array(
+        [
+            y.mean(),
+            y.std(),
+            *np.percentile(y, PERCENTILES),
+            u.mean(),
+            v.mean(),
+            *np.percentile(u, (10, 50, 90)),
+            *np.percentile(v, (10, 50, 90)),
+            *rgb.reshape(-1, 3).mean(0),
+            (y > 200).mean(),
+            (y < 60).mean(),
+        ]
+    )
+
+
+class MeanYRegressor:
+    """A page's clean mean Y from its scan's statistics: ridge on the correction (clean mean Y
+    minus the scan's), standardised features, the ridge strength by group CV over titles, the
+    correction held to the range the training pages span."""
+
+    def fit(self, features: np.ndarray, titles: list[str], truths: np.ndarray) -> MeanYRegressor:
+        target = np.asarray(truths) - features[:, 0]
+        groups = np.asarray(titles)
+        splits = min(len(set(titles)), 5)
+        model = make_pipeline(StandardScaler(), Ridge())
+        if splits >= 2:
+            search = GridSearchCV(
+                model,
+                {"ridge__alpha": ALPHAS},
+                cv=GroupKFold(n_splits=splits),
+                scoring="neg_mean_absolute_error",
+            )
+            search.fit(features, target, groups=groups)
+            model = search.best_estimator_
+        else:
+            model.set_params(ridge__alpha=1.0).fit(features, target)
+        self.model = model
+        # A linear model extrapolates without bound on a page unlike the training pages (a dark
+        # one among white ones); the correction stays within those seen in training.
+        self.limits = float(target.min()), float(target.max())
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return features[:, 0] + np.clip(self.model.predict(features), *self.limits)
+
+
+class Ladder:
+    """The three rungs fitted on `train` pages; `predict` gives each rung's mean Y of pages."""
+
+    def __init__(self, train: list[Page]):
+        self.colormap = ColourMap().fit(train)
+        feats = np.stack([scan_features(p.scan) for p in train])
+        truths = np.array([mean_y(p.clean) for p in train])
+        self.regressor = MeanYRegressor().fit(feats, [p.title for p in train], truths)
+
+    def predict(self, pages: list[Page]) -> dict[str, list[float]]:
+        feats = np.stack([scan_features(p.scan) for p in pages])
+        return {
+            "identity": [mean_y(p.scan) for p in pages],
+            "colormap": [mean_y(self.colormap.apply(p.scan)) for p in pages],
+            "regressor": [float(v) for v in self.regressor.predict(feats)],
+        }
+
+
+def out_of_fold(store: PairStore) -> dict[str, Any]:
+    """Each rung's out-of-fold mean Y of every training image (fitted on the other folds), and
+    its CV: the leaderboard metric over all of them, as an experiment's CV is computed."""
+    pages = store_pages(store)
+    truth = {p.stem: mean_y(p.clean) for p in pages}
+    oof: dict[str, dict[str, float]] = {rung: {} for rung in RUNGS}
+    for fold in sorted({p.fold for p in pages}):
+        held = [p for p in pages if p.fold == fold]
+        predicted = Ladder([p for p in pages if p.fold != fold]).predict(held)
+        for rung, values in predicted.items():
+            oof[rung].update({p.stem: v for p, v in zip(held, values, strict=True)})
+    cv = {rung: float(np.mean([abs(oof[rung][s] - truth[s]) for s in truth])) for rung in RUNGS}
+    return {"cv": cv, "oof": oof, "truth": truth, "fingerprint": store.fingerprint}
+
+
+def ladder_of(store: PairStore) -> dict[str, Any]:
+    """The store's ladder, computed once and kept beside it (ladder.json), recomputed when the
+    store was rebuilt."""
+    path = store.root / "ladder.json"
+    if path.is_file():
+        kept = json.loads(path.read_text())
+        if kept.get("fingerprint") == store.fingerprint:
+            return kept
+    result = out_of_fold(store)
+    write_text(path, json.dumps(result, indent=1))
+    return result
+
+
+def predict_held_out(store: PairStore, scans: dict[str, Path]) -> dict[str, dict[str, float]]:
+    """Each rung fitted on all the store's training pairs, applied to the held-out scans (test
+    inputs, by stem): {rung: {stem: predicted mean Y}}."""
+    stems = sorted(scans)
+    pages = [Page(s, s, -1, read_rgb(scans[s])) for s in stems]
+    predicted = Ladder(store_pages(store)).predict(pages)
+    return {rung: dict(zip(stems, values, strict=True)) for rung, values in predicted.items()}
+
+
+def best_rung(cv: dict[str, float]) -> str:
+    return min(cv, key=lambda rung: cv[rung])

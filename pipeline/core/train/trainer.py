@@ -1,0 +1,512 @@
+"""Training one fold: the loop, validation through the inference path, checkpoints, resume.
+
+Files in runs/<experiment>/fold<k>/ (named by core/runs/experiment.py):
+  last.pt       everything needed to resume (model, optimizer, scheduler, EMA, random states, the
+                place in the epoch), at the end of every epoch and every train.checkpoint_minutes
+  best.pt       the weights of the epoch with the best validation score (train.monitor)
+  final.pt      the weights at the end of training
+  metrics.csv   one row per epoch
+  done.json     written when the fold has finished: the selected weights' validation metrics
+
+A fold killed at any moment and resumed ends as if it had never stopped: the epoch's draws are
+a function of (seed, fold, epoch), each sample's augmentation of (seed, epoch, draw), and
+last.pt holds the draws done so far and every random state. A non-finite loss, weight or
+output stops the fold with a UserError before anything is saved, so the files on disk are the
+last good ones; Ctrl-C saves last.pt at the step it reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..config.load import synth_ranges, to_dict
+from ..data.augment import Augmenter
+from ..data.dataset import EpochDraws, PatchDataset
+from ..data.store import PairStore
+from ..infer.tiling import TiledPredictor
+from ..models.checkpoint import save_checkpoint
+from ..models.factory import build_checked_model
+from ..runs.experiment import Experiment
+from ..runs.tracking import Tracker
+from ..scoring.evaluation import Evaluation, evaluate
+from ..task.task import Task
+from ..util import distributed
+from ..util.distributed import ShardSampler
+from ..util.errors import Interrupted, NonFiniteError, UserError
+from ..util.interrupt import StopRequest, ignore_ctrl_c
+from ..util.progress import progress, say
+from .agc import adaptive_clip_grad_
+from .ema import ModelEMA
+from .losses import CompositeLoss, build_loss
+from .state import FoldState
+
+METRIC_COLUMNS = [
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "val_score",
+    "val_y_mae",
+    "val_psnr",
+    "val_identity",
+    "seconds",
+]
+# Beside those, for the tasks other than descan: SSIM, the baseline's PSNR (input unchanged,
+# or bicubic for sr) and the mean per-image PSNR gain over it.
+TASK_COLUMNS = ["val_ssim", "val_baseline_psnr", "val_gain"]
+# The validation metrics done.json records of the selected weights (and of the best epoch).
+DONE_METRICS = ("score", "y_mae", "psnr", "identity", "ssim", "baseline_psnr", "gain")
+
+
+def _lr_lambda(total_steps: int):
+    def cosine(step: int) -> float:
+        # Cosine decay to 1% of the base rate over the whole run.
+        done = min(step / max(total_steps, 1), 1.0)
+        return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * done))
+
+    return cosine
+
+
+class FoldTrainer(FoldState):
+    """Trains one fold of one experiment; `run()` returns what done.json records."""
+
+    # metrics.csv's columns beside the task's (what a subclass's step logs besides the loss)
+    extra_columns: tuple[str, ...] = ()
+
+    def __init__(self, cfg: DictConfig, store: PairStore, fold: int, device: torch.device):
+        self.cfg = cfg
+        self.store = store
+        self.fold = fold
+        self.device = device
+        self.experiment = Experiment.of(cfg)
+        self.dir = self.experiment.fold_dir(fold)
+        t = cfg.train
+        self.task = Task.of(cfg)
+        self.monitor = self.task.monitor(t.monitor)
+        self.lower_is_better = self.task.monitors[self.monitor]
+
+        train_folds = [f for f in range(store.folds) if f != fold]
+        self.val_indices = store.image_indices([fold])
+        rows = store.patch_rows(train_folds)
+        if len(rows) == 0 or not self.val_indices:
+            raise UserError(
+                f"{store.root}: fold {fold} leaves no training patches or no validation images"
+            )
+        a = cfg.augment
+        settings = store.manifest["settings"]
+        torch.manual_seed(t.seed + fold)
+        self.model, self.params = build_checked_model(cfg)
+        # A model that corrects whole pages learns from patches that carry their page.
+        self.page = None
+        if getattr(self.model, "page_context", False):
+            self.page = (self.model.thumb, self.model.bins)
+            if a.scan_only:
+                raise UserError(
+                    f"augment.scan_only: {cfg.model.name} estimates a page's colours from the "
+                    "whole page; a degradation of the patch alone would contradict it (use "
+                    "augment.synthetic_p, which scans whole pages)"
+                )
+        self.dataset = PatchDataset(
+            store,
+            rows,
+            settings["patch_size"],
+            Augmenter(a.pipeline, a.scan_only, store.scale, a.hflip, a.vflip, a.rot90),
+            t.seed,
+            jitter=settings["stride"] // 2 if a.jitter else 0,
+            synthetic_p=a.synthetic_p,
+            synth_ranges=synth_ranges(cfg),
+            page=self.page,
+        )
+        self.model.to(device)
+        # What the training step runs: the model itself, or under torchrun its DDP wrapper.
+        self.net = distributed.wrap(self.model, device)
+        self.ema = ModelEMA(self.model, t.ema) if t.ema > 0 else None  # G only, with a GAN
+        self.loss_fn: nn.Module | Any = (
+            CompositeLoss(to_dict(t.loss_terms), t.vgg_weights)
+            if t.loss_terms
+            else build_loss(t.loss)
+        )
+        if isinstance(self.loss_fn, nn.Module):
+            self.loss_fn.to(device)
+        optimizer = torch.optim.Adam if t.optimizer == "adam" else torch.optim.AdamW
+        self.optimizer = optimizer(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        task_columns = TASK_COLUMNS if self.task.reports_psnr_ssim else []
+        self.columns = METRIC_COLUMNS + task_columns + list(self.extra_columns)
+        self.samples = t.samples_per_epoch or len(self.dataset)
+        # train.batch_size is the global batch: each of the ranks takes an equal share of it,
+        # so a config trains the same way on any number of processes.
+        world = distributed.world_size()
+        if t.batch_size % world:
+            raise UserError(
+                f"train.batch_size: {t.batch_size} does not split evenly over {world} processes"
+            )
+        if self.samples < world:
+            raise UserError(
+                f"{store.root}: fold {fold} has {self.samples} training samples per epoch, "
+                f"fewer than the {world} processes"
+            )
+        self.steps_per_epoch = (
+            max(1, self.samples // t.batch_size) if self.samples >= t.batch_size else 1
+        )
+        use_amp = t.amp and device.type == "cuda"
+        self.amp_dtype = None
+        if use_amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+        self.epochs = t.epochs  # what the schedule runs over; with a time budget, what fits
+        self.scheduler = self._make_scheduler()
+        self.epoch = 0  # epochs completed
+        self.step = 0
+        self.batch = 0  # batches done in the epoch under way (a checkpoint inside an epoch)
+        self.logged: dict[str, list[float]] = {}  # the epoch's losses so far
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.seconds = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.stop = StopRequest()
+
+    def _make_scheduler(self):
+        t = self.cfg.train
+        if t.scheduler == "cosine":
+            total = self.steps_per_epoch * self.epochs
+            return torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(total))
+        if t.scheduler == "plateau":
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer,
+                mode="min" if self.lower_is_better else "max",
+                factor=t.plateau_factor,
+                patience=t.plateau_patience,
+            )
+        return None
+
+    def start(self, plan: bool = True) -> None:
+        """A fresh fold: an empty folder, and with a time budget, the epochs that fit it."""
+        if distributed.is_main():
+            self.experiment.clear_fold(self.fold)
+        if plan and self.cfg.train.time_budget > 0:
+            # every rank takes the timed steps (DDP's are collective); rank 0's time counts
+            seconds = distributed.broadcast(self.epoch_seconds())
+            fits = int(self.cfg.train.time_budget * 60 // max(seconds, 1e-9))
+            self.epochs = max(1, min(self.cfg.train.epochs, fits))  # train.epochs: the most
+            self.scheduler = self._make_scheduler()
+
+    # -- the time an epoch takes ---------------------------------------------------------
+    def epoch_seconds(self, steps: int = 2) -> float:
+        """An estimate of one epoch's seconds: `steps` real training steps (after one to warm
+        up) and validation of the first held-out image, scaled to the epoch and to all the
+        held-out pixels. The trainer's state, the random states and the step are put back."""
+        saved = copy.deepcopy(self._state())
+        history, epoch = self.history, self.epoch
+        try:
+            loader = iter(self._loader(EpochDraws(len(self.dataset), self.samples, 0, 0)))
+            step_seconds = []
+            self.net.train()
+            for n in range(steps + 1):
+                start = time.perf_counter()
+                try:
+                    self._step(*next(loader))
+                except (StopIteration, NonFiniteError):
+                    break  # training proper meets (and reports) a loss that is not a number
+                if n > 0:
+                    step_seconds.append(time.perf_counter() - start)
+            per_step = float(np.median(step_seconds)) if step_seconds else 0.0
+            first = self.val_indices[0]
+            start = time.perf_counter()
+            with contextlib.suppress(NonFiniteError):  # the timing stands; training reports it
+                self.predictor()(np.asarray(self.store.scan(first)))
+            images = [self.store.images[i] for i in self.val_indices]
+            pixels = [r.height * r.width for r in images]
+            val = (time.perf_counter() - start) * sum(pixels) / pixels[0]
+        finally:
+            self._load_state(saved)
+            self.history, self.epoch = history, epoch
+        return per_step * self.steps_per_epoch + val
+
+    # -- loop ----------------------------------------------------------------------------
+    def _loader(self, draws: EpochDraws) -> DataLoader:
+        t = self.cfg.train
+        world = distributed.world_size()
+        return DataLoader(
+            self.dataset,
+            batch_size=t.batch_size // world,
+            sampler=ShardSampler(draws, distributed.rank(), world),
+            num_workers=t.num_workers,
+            pin_memory=self.device.type == "cuda",
+            drop_last=self.samples >= t.batch_size,
+            # Its own generator: workers' seeds never draw from torch's global random state,
+            # which a resumed run restores for the model (dropout) alone.
+            generator=torch.Generator().manual_seed(0),
+            worker_init_fn=ignore_ctrl_c,
+        )
+
+    def autocast(self):
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+        )
+
+    def forward(self, scan: torch.Tensor, page: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+        """The network on a batch, with the pages' descriptors for a whole-page model."""
+        if page:
+            return self.net(scan, thumb=page[0], hist=page[1])
+        return self.net(scan)
+
+    def train_step(
+        self, scan: torch.Tensor, clean: torch.Tensor, page: tuple[torch.Tensor, ...] = ()
+    ) -> dict[str, float]:
+        """One optimisation step on a batch of [0, 1] images; returns the logged losses."""
+        with self.autocast():
+            loss = self.loss_fn(self.forward(scan, page).float(), clean)
+        self.optimize(loss)
+        return {"train_loss": loss.item()}
+
+    def optimize(self, loss: torch.Tensor) -> None:
+        """Backward, unscale, clip, step the model's optimizer, then the EMA and the schedule.
+        A non-finite loss stops here, before it can reach the weights."""
+        t = self.cfg.train
+        if not torch.isfinite(loss):
+            raise NonFiniteError(f"the training loss is {loss.item()}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if t.grad_clip > 0 or t.agc > 0:
+            self.scaler.unscale_(self.optimizer)
+        if t.agc > 0:
+            adaptive_clip_grad_(self.model, t.agc, 1e-3)
+        if t.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
+            self.scheduler.step()
+
+    def _step(self, scan: torch.Tensor, clean: torch.Tensor, *page: torch.Tensor) -> dict:
+        scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
+        clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
+        page = tuple(t.to(self.device, non_blocking=True) for t in page)
+        return self.train_step(scan, clean, page)
+
+    def _train_epoch(self) -> dict[str, float]:
+        """The rest of the epoch under way, from batch `self.batch`; returns its mean losses."""
+        t = self.cfg.train
+        self.net.train()  # the DDP wrapper too, under torchrun
+        draws = EpochDraws(
+            len(self.dataset),
+            self.samples,
+            t.seed * 100_003 + self.fold * 1009,
+            self.epoch,
+            start=min(self.batch * t.batch_size, self.samples),
+        )
+        bar = progress(
+            self._loader(draws),
+            initial=self.batch,
+            total=self.steps_per_epoch,
+            desc=f"fold {self.fold} epoch {self.epoch + 1}/{self.epochs}",
+            leave=False,
+        )
+        every = t.checkpoint_minutes * 60
+        saved_at = time.monotonic()
+        for batch in bar:
+            for k, v in self._step(*batch).items():
+                self.logged.setdefault(k, []).append(v)
+            self.step += 1
+            self.batch += 1
+            bar.set_postfix(loss=f"{self.logged['train_loss'][-1]:.4f}")
+            stop = distributed.any_rank(self.stop.requested)
+            if stop or (every > 0 and time.monotonic() - saved_at >= every):
+                if self.batch < self.steps_per_epoch or stop:
+                    self.save_last()
+                saved_at = time.monotonic()
+            if stop:
+                bar.close()
+                raise Interrupted(
+                    f"interrupted: fold {self.fold} saved at epoch {self.epoch + 1}, "
+                    f"step {self.step} ({self.experiment.last(self.fold)})"
+                )
+        losses = {k: distributed.mean(float(np.mean(v))) for k, v in self.logged.items()}
+        self.logged, self.batch = {}, 0
+        return losses
+
+    def epoch_note(self, losses: dict[str, float]) -> str:
+        """What a subclass adds to the epoch's printed line."""
+        return ""
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights that are validated and saved: the EMA when there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def predictor(self, model: nn.Module | None = None) -> TiledPredictor:
+        """Validation's inference path: `infer`'s tiling, one view, `model` or eval_model."""
+        i = self.cfg.infer
+        return TiledPredictor(
+            [model if model is not None else self.eval_model],
+            views=[0],
+            tile=i.tile,
+            overlap=i.overlap,
+            batch=i.batch,
+            device=self.device,
+            amp=self.amp_dtype is not None,
+            scale=self.cfg.task.scale,
+        )
+
+    def validation_images(self):
+        """(stem, scan, clean) of the fold's held-out images, from the store."""
+        for i in self.val_indices:
+            store = self.store
+            yield store.images[i].stem, np.asarray(store.scan(i)), np.asarray(store.clean(i))
+
+    def _validate(self, log_images: int) -> Evaluation:
+        """The fold's held-out images through `infer`'s path (one view), scored as `infer`
+        scores them. Rank 0 validates; under torchrun the other ranks receive its summary (not
+        its rows and images), so every rank takes the same scheduler and stopping steps."""
+        val = None
+        if distributed.is_main():
+            val = evaluate(self.predictor(), self.validation_images(), self.task, log_images)
+        summary = distributed.broadcast(None if val is None else val.summary)
+        return val if val is not None else Evaluation([], summary)
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best if self.lower_is_better else value > self.best
+
+    def finished(self) -> bool:
+        """All epochs done, or stopped early for lack of progress."""
+        t = self.cfg.train
+        return self.epoch >= self.epochs or (t.patience > 0 and self.bad_epochs >= t.patience)
+
+    def _end_epoch(self, losses: dict[str, float], tracker: Tracker | None) -> None:
+        """Validate the epoch's weights, keep the best, write metrics.csv and last.pt."""
+        t = self.cfg.train
+        main = distributed.is_main()
+        start = time.perf_counter()
+        val = self._validate(t.log_images if tracker else 0)
+        v = val.summary
+        if not all(math.isfinite(v[k]) for k in ("score", "y_mae")):
+            raise NonFiniteError("the validation score is not a number")
+        self.epoch += 1
+        self.seconds += time.perf_counter() - start
+        monitored = v[self.monitor]
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(monitored)
+        improved = self._improved(monitored)
+        if improved:
+            self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
+            if main:
+                path = self.experiment.best(self.fold)
+                save_checkpoint(path, self._weights_checkpoint(self.epoch, v))
+        else:
+            self.bad_epochs += 1
+        row = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": self.seconds,
+            **{f"val_{k}": v.get(k) for k in ("score", "y_mae", "psnr", "identity", "ssim")},
+            "val_baseline_psnr": v.get("baseline_psnr"),
+            "val_gain": v.get("gain"),
+            **losses,
+        }
+        row = {k: row[k] for k in self.columns}
+        self.history.append(row)
+        if main:
+            self.experiment.write_metrics(self.fold, self.history, self.columns)
+        self.save_last()
+        if tracker is not None:
+            tracker.log(
+                {
+                    f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}": value
+                    for k, value in row.items()
+                    if k not in ("epoch", "step", "seconds")
+                }
+                | {"epoch": self.epoch},
+                step=self.step,
+            )
+            tracker.log_triplets("val/triplets", val.triplets, step=self.step)
+        say(
+            f"fold {self.fold} epoch {self.epoch}/{self.epochs}: loss {losses['train_loss']:.4f}  "
+            f"val score {v['score']:.3f} (identity {v['identity']:.3f})  "
+            f"y_mae {v['y_mae']:.2f}  psnr {v['psnr']:.2f}"
+            + (
+                f" (baseline {v['baseline_psnr']:.2f})  ssim {v['ssim']:.4f}"
+                if self.task.reports_psnr_ssim
+                else ""
+            )
+            + self.epoch_note(losses)
+            + ("  *" if improved else "")
+        )
+        if self.epoch < self.epochs and self.finished():
+            say(f"fold {self.fold}: no better {self.monitor} in {t.patience} epochs, stopping")
+
+    def _failed(self, e: NonFiniteError) -> UserError:
+        kept = [p.name for p in (self.experiment.best(self.fold), self.experiment.last(self.fold))]
+        kept = [name for name in kept if (self.dir / name).is_file()] + ["metrics.csv"]
+        return UserError(
+            f"fold {self.fold}, epoch {self.epoch + 1}, step {self.step}: {e}; try a lower "
+            f"train.lr (now {self.cfg.train.lr}) or train.grad_clip (now "
+            f"{self.cfg.train.grad_clip}); {', '.join(kept)} in {self.dir} are kept as they were"
+        )
+
+    def run(self, tracker: Tracker | None = None) -> dict[str, Any]:
+        """Train until finished (resuming where the trainer stands), write final.pt and
+        done.json; returns done.json's content."""
+        try:
+            with self.stop.armed():
+                while not self.finished():
+                    epoch_start = time.perf_counter()
+                    losses = self._train_epoch()
+                    self.seconds += time.perf_counter() - epoch_start
+                    self._end_epoch(losses, tracker)
+                    if self.stop.requested:
+                        raise Interrupted(
+                            f"interrupted: fold {self.fold} saved at epoch {self.epoch}, "
+                            f"step {self.step} ({self.experiment.last(self.fold)})"
+                        )
+        except NonFiniteError as e:
+            raise self._failed(e) from None
+        return self._finish(tracker)
+
+    def _finish(self, tracker: Tracker | None) -> dict[str, Any]:
+        t = self.cfg.train
+        final_row = self.history[-1]
+        if distributed.is_main():
+            summary = {k[4:]: final_row[k] for k in ("val_score", "val_y_mae", "val_psnr")}
+            final = self._weights_checkpoint(self.epoch, summary)
+            save_checkpoint(self.experiment.final(self.fold), final)
+        best_row = next(r for r in self.history if r["epoch"] == self.best_epoch)
+        chosen = best_row if t.select == "best" else final_row
+
+        def metrics(row: dict[str, Any]) -> dict[str, float]:
+            return {k: row[f"val_{k}"] for k in DONE_METRICS if f"val_{k}" in row}
+
+        done = {
+            "fold": self.fold,
+            "select": t.select,
+            "epoch": chosen["epoch"],
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epoch,
+            "monitor": self.monitor,
+            **metrics(chosen),
+            "best": metrics(best_row),
+            "final": metrics(final_row),
+            "seconds": self.seconds,
+            "params": self.params,
+        }
+        if distributed.is_main():
+            self.experiment.write_done(self.fold, done)
+        if tracker is not None:
+            tracker.summary({f"{t.select}/{k}": v for k, v in metrics(chosen).items()})
+        return done

@@ -1,0 +1,2 @@
+"""Plumbing every floor stands on: errors, atomic files, image I/O, progress, Ctrl-C, resizing,
+processes."""
