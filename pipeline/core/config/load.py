@@ -16,7 +16,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationE
 
 from ..synth import PRESETS, Ranges, check_setting, make_ranges
 from ..util.errors import UserError
-from .schema import Config
+from .schema import LOSS_TERMS, PIXEL_LOSSES, Config
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # The shipped configs live in the package (pipeline/configs; configs/ in the repository points
@@ -148,6 +148,11 @@ def validate(cfg: DictConfig) -> None:
         f"expected cosine, plateau or none, got '{t.scheduler}'",
     )
     _check(
+        t.loss in PIXEL_LOSSES,
+        "train.loss",
+        f"unknown loss '{t.loss}' (known: {', '.join(sorted(PIXEL_LOSSES))})",
+    )
+    _check(
         t.optimizer in ("adamw", "adam"),
         "train.optimizer",
         f"expected adamw or adam, got '{t.optimizer}'",
@@ -252,14 +257,12 @@ def validate_task(cfg: DictConfig) -> None:
 
 
 def validate_loss_terms(cfg: DictConfig) -> None:
-    from ..train.losses import COMPOSITE_TERMS  # here: losses imports torch, config need not
-
     t = cfg.train
     for name, weight in t.loss_terms.items():
         _check(
-            name in COMPOSITE_TERMS,
+            name in LOSS_TERMS,
             f"train.loss_terms.{name}",
-            f"unknown loss term (known: {', '.join(COMPOSITE_TERMS)})",
+            f"unknown loss term (known: {', '.join(LOSS_TERMS)})",
         )
         _check(weight >= 0, f"train.loss_terms.{name}", f"must be >= 0, got {weight}")
     if t.loss_terms:

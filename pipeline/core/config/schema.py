@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The names train.loss and train.loss_terms may use; core/train/losses.py implements each one.
+PIXEL_LOSSES = ("l1", "mse", "charbonnier", "l1_mean_y")
+LOSS_TERMS = (*PIXEL_LOSSES, "perceptual", "tv")
+
 
 @dataclass
 class TaskConfig:

@@ -5,14 +5,13 @@ ones."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..models.pagenet import page_descriptor
 from ..synth import Ranges, sample_params, simulate_scan
 from .augment import POSITION, SYNTHETIC, Augmenter, KeyedRandom
 from .store import PairStore
@@ -52,7 +51,7 @@ class PatchDataset(Dataset):
         jitter: int = 0,
         synthetic_p: float = 0.0,
         synth_ranges: Ranges | None = None,
-        page: tuple[int, int] | None = None,
+        describe: Callable[[np.ndarray], tuple[np.ndarray, ...]] | None = None,
     ):
         self.store = store
         self.rows = rows
@@ -68,10 +67,10 @@ class PatchDataset(Dataset):
             # pools do not survive fork() into a worker: switched off here, before any fork.
             cv2.setNumThreads(0)
         self._position_rng = KeyedRandom(POSITION)
-        # A model that corrects whole pages (PageNet) gets each patch's page descriptor too:
-        # (thumbnail side, histogram bins); the real pages' are computed once per process.
-        self.page = page
-        self._descriptors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # A model that restores by its whole page (models/page.py) gets each patch's page
+        # description too, from `describe`; the real pages' are computed once per process.
+        self.describe = describe
+        self._descriptions: dict[int, tuple[np.ndarray, ...]] = {}
         self._images = sorted({int(i) for i in rows[:, 0]}) if len(rows) else []
 
     def __len__(self) -> int:
@@ -98,12 +97,10 @@ class PatchDataset(Dataset):
         params = sample_params(self.synth_ranges, rng)
         return simulate_scan(np.ascontiguousarray(clean), params, rng, back=back)
 
-    def _descriptor(self, image: int) -> tuple[np.ndarray, np.ndarray]:
-        if image not in self._descriptors:
-            self._descriptors[image] = page_descriptor(
-                np.asarray(self.store.scan(image)), *self.page
-            )
-        return self._descriptors[image]
+    def _description(self, image: int) -> tuple[np.ndarray, ...]:
+        if image not in self._descriptions:
+            self._descriptions[image] = self.describe(np.asarray(self.store.scan(image)))
+        return self._descriptions[image]
 
     def _synthetic_page(self, image: int, rng: np.random.Generator) -> np.ndarray:
         """The print-scan simulator's scan of a whole training page, another training page
@@ -115,8 +112,8 @@ class PatchDataset(Dataset):
         return simulate_scan(clean, sample_params(self.synth_ranges, rng), rng, back=back)
 
     def _page_sample(self, epoch: int, draw: int, row: int) -> tuple[torch.Tensor, ...]:
-        """(scan, clean, thumbnail, histograms) for a model that corrects whole pages: a
-        synthetic scan is made of the whole page, so its descriptor describes the page the
+        """(scan, clean, *the page's description) for a model that restores by its whole
+        page: a synthetic scan is made of the whole page, so its description is of the page the
         patch comes from. Geometric augmentation turns the patch, not the page's colours."""
         p = self.patch
         image, y, x = self._position(row, self._position_rng.reseed(self.seed, epoch, draw))
@@ -125,17 +122,17 @@ class PatchDataset(Dataset):
         if self.synthetic_p > 0 and rng.random() < self.synthetic_p:
             page = self._synthetic_page(image, rng)
             scan = page[y : y + p, x : x + p]
-            thumb, hist = page_descriptor(page, *self.page)
+            description = self.describe(page)
         else:
             scan = np.asarray(self.store.scan(image)[y : y + p, x : x + p])
-            thumb, hist = self._descriptor(image)
+            description = self._description(image)
         scan, clean = self.augmenter.apply(scan, clean, self.seed, epoch, draw)
         pair = [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in (scan, clean)]
-        return (*pair, torch.from_numpy(thumb), torch.from_numpy(hist))
+        return (*pair, *(torch.from_numpy(a) for a in description))
 
     def __getitem__(self, item: tuple[int, int, int]) -> tuple[torch.Tensor, ...]:
         epoch, draw, row = item
-        if self.page is not None:
+        if self.describe is not None:
             return self._page_sample(epoch, draw, row)
         p = self.patch
         # Each stream its own generator, keyed by (seed, epoch, draw): synthetic scans or a

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.page import page_context
 from ..util.errors import NonFiniteError
 from .tta import unview, view
 
@@ -125,22 +126,12 @@ class TiledPredictor:
         self.scale = scale
 
     def _page_contexts(self, image: np.ndarray) -> list[torch.Tensor | None]:
-        """For each model that corrects whole pages (PageNet), its correction of this image,
-        computed once from the whole image so every tile gets the same one; None for the
-        others. Views need no context of their own: a page's colour and tone do not turn."""
-        contexts = []
-        for model in self.models:
-            if not getattr(model, "page_context", False):
-                contexts.append(None)
-                continue
-            from ..models.pagenet import page_descriptor  # here: one model family needs it
-
-            rgb = image if image.dtype == np.uint8 else to_uint8(image * 255.0)
-            thumb, hist = page_descriptor(rgb, model.thumb, model.bins)
-            t = torch.from_numpy(thumb)[None].to(self.device)
-            h = torch.from_numpy(hist)[None].to(self.device)
-            contexts.append(model.context(t, h))
-        return contexts
+        """For each model that restores by its whole page (models/page.py), its context for
+        this image, computed once from the whole image so every tile gets the same one; None
+        for the others. Views need no context of their own: a page's colour and tone do not
+        turn."""
+        rgb = image if image.dtype == np.uint8 else to_uint8(image * 255.0)
+        return [page_context(model, rgb, self.device) for model in self.models]
 
     def _predict_tiles(
         self, tiles: torch.Tensor, contexts: list[torch.Tensor | None]

@@ -26,6 +26,7 @@ the same correction. Called on an image alone, the model describes that image it
 
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -35,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..task.metrics import y_channel
+from .page import Describer, PageModel
 from .registry import register
 
 _LUMA = (0.299, 0.587, 0.114)
@@ -74,12 +76,10 @@ def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
 
 
 @register("pagenet")
-class PageNet(nn.Module):
+class PageNet(PageModel):
     """thumb: thumbnail side; width: encoder width (doubles once); knots: curve segments per
     channel; bins: histogram bins per channel; local: width of the local residual CNN (0: none).
     """
-
-    page_context = True  # tiled inference computes context() once per page for its tiles
 
     def __init__(
         self, thumb: int = 64, width: int = 32, knots: int = 16, bins: int = 32, local: int = 0
@@ -117,6 +117,9 @@ class PageNet(nn.Module):
             nn.init.zeros_(self.local[-1].weight)
             nn.init.zeros_(self.local[-1].bias)
 
+    def describer(self) -> Describer:
+        return functools.partial(page_descriptor, thumb=self.thumb, bins=self.bins)
+
     def context(self, thumb: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
         """The page's correction parameters (B, knots*3 + 3 + 12) from its descriptor."""
         f = self.encoder(thumb * 2 - 1)
@@ -142,14 +145,13 @@ class PageNet(nn.Module):
         self,
         x: torch.Tensor,
         context: torch.Tensor | None = None,
-        thumb: torch.Tensor | None = None,
-        hist: torch.Tensor | None = None,
+        page: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """x: a page, or a patch or tile of one; context: its page's parameters (context()),
-        or thumb and hist, its page's descriptor; with neither, x is taken as the page."""
+        or page: its page's description (thumbnail, histograms); with neither, x is taken as
+        the page."""
         if context is None:
-            if thumb is None or hist is None:
-                thumb, hist = describe(x, self.thumb, self.bins)
+            thumb, hist = page if page is not None else describe(x, self.thumb, self.bins)
             context = self.context(thumb, hist)
         y = self.correct(context, x)
         if self.local is not None:

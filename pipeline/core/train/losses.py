@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config.schema import LOSS_TERMS
 from ..util.errors import UserError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -182,7 +183,7 @@ class PerceptualLoss(nn.Module):
         return torch.stack([F.mse_loss(a, b) for a, b in zip(got, wanted, strict=True)]).mean()
 
 
-COMPOSITE_TERMS = (*LOSSES, "perceptual", "tv")
+COMPOSITE_TERMS = LOSS_TERMS  # the config names them (config/schema.py), this module builds them
 
 
 class CompositeLoss(nn.Module):

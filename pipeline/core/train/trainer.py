@@ -36,6 +36,7 @@ from ..data.store import PairStore
 from ..infer.tiling import TiledPredictor
 from ..models.checkpoint import save_checkpoint
 from ..models.factory import build_checked_model
+from ..models.page import describer_of
 from ..runs.experiment import Experiment
 from ..runs.tracking import Tracker
 from ..scoring.evaluation import Evaluation, evaluate
@@ -106,16 +107,14 @@ class FoldTrainer(FoldState):
         settings = store.manifest["settings"]
         torch.manual_seed(t.seed + fold)
         self.model, self.params = build_checked_model(cfg)
-        # A model that corrects whole pages learns from patches that carry their page.
-        self.page = None
-        if getattr(self.model, "page_context", False):
-            self.page = (self.model.thumb, self.model.bins)
-            if a.scan_only:
-                raise UserError(
-                    f"augment.scan_only: {cfg.model.name} estimates a page's colours from the "
-                    "whole page; a degradation of the patch alone would contradict it (use "
-                    "augment.synthetic_p, which scans whole pages)"
-                )
+        # A model that restores by its whole page learns from patches that carry their page.
+        describe = describer_of(self.model)
+        if describe is not None and a.scan_only:
+            raise UserError(
+                f"augment.scan_only: {cfg.model.name} estimates a page's colours from the "
+                "whole page; a degradation of the patch alone would contradict it (use "
+                "augment.synthetic_p, which scans whole pages)"
+            )
         self.dataset = PatchDataset(
             store,
             rows,
@@ -125,7 +124,7 @@ class FoldTrainer(FoldState):
             jitter=settings["stride"] // 2 if a.jitter else 0,
             synthetic_p=a.synthetic_p,
             synth_ranges=synth_ranges(cfg),
-            page=self.page,
+            describe=describe,
         )
         self.model.to(device)
         # What the training step runs: the model itself, or under torchrun its DDP wrapper.
@@ -257,10 +256,8 @@ class FoldTrainer(FoldState):
         )
 
     def forward(self, scan: torch.Tensor, page: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
-        """The network on a batch, with the pages' descriptors for a whole-page model."""
-        if page:
-            return self.net(scan, thumb=page[0], hist=page[1])
-        return self.net(scan)
+        """The network on a batch, with the pages' descriptions for a page model."""
+        return self.net(scan, page=page) if page else self.net(scan)
 
     def train_step(
         self, scan: torch.Tensor, clean: torch.Tensor, page: tuple[torch.Tensor, ...] = ()
