@@ -1,5 +1,5 @@
-"""Run by tests/test_ddp.py under torchrun: `pipeline.train` once per argument list, each rank
-saving its final weights, EMA and optimizer state so the test can compare the ranks. The
+"""Run by tests/core/train/test_ddp.py under torchrun: `pipeline.train` once per argument list,
+each rank saving its final weights, EMA and optimizer state so the test can compare the ranks. The
 process group is joined once around all the runs (gloo cannot be joined twice by one process).
 
     torchrun --standalone --nproc_per_node 2 tests/ddp_worker.py OUT_DIR '[[args...], ...]'
