@@ -32,9 +32,9 @@ Measure, side by side in one run, with medians of repeats:
      8-view TTA x 3 folds;
   4. peak memory of tiled inference on 1, 4 and 16 megapixel images, each in a fresh process;
   5. the wall time of the demo run (the config's stages, in a temporary folder), by stage.
-Prints markdown tables (the README's Speed section is this output) and the targets met or
-missed; --json FILE writes every number, with the headline ratios at the top level.
-About 5 minutes on 2 quiet CPU cores without the demo; --no-demo skips part 5."""
+Prints markdown tables (docs/speed.md is this output) and the targets met or missed;
+--json FILE writes every number, with the headline ratios at the top level. About 9 minutes
+on 2 quiet CPU cores without the demo, 14 with it; --no-demo skips part 5."""
 
 
 def main(argv: list[str] | None = None) -> int:

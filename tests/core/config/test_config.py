@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from pipeline.core.config.load import load_config
+from pipeline.core.models import build_model, count_params
 from pipeline.core.models.factory import build_checked_model
 from pipeline.core.util.errors import UserError
 from tests.conftest import REPO, assert_user_error, run_cli
@@ -26,7 +28,10 @@ def test_another_model_on_the_command_line_leaves_the_files_args_behind():
     assert dict(load_config(resunet, ["model.name=nafnet"]).model.args) == {}
     cfg = load_config(resunet, ["model.args.width=8", "model.name=nafnet"])
     assert dict(cfg.model.args) == {"width": 8}
-    assert build_checked_model(cfg)[0] is not None
+    model, params = build_checked_model(cfg)  # nafnet at width 8, not resunet at base 32
+    assert params == count_params(model) == count_params(build_model("nafnet", width=8))
+    assert params < count_params(build_model("nafnet"))
+    assert model(torch.rand(1, 3, 20, 28)).shape == (1, 3, 20, 28)
     # Naming the file's own model keeps its args.
     assert dict(load_config(resunet, ["model.name=resunet"]).model.args) == {"base": 32}
 
