@@ -99,3 +99,9 @@ def leaderboard_score(
     """Mean absolute error between submitted and true values, rows matched by id."""
     check_same_ids(set(submission), set(truth), submission_name, truth_name)
     return math.fsum(abs(submission[i] - truth[i]) for i in truth) / len(truth)
+
+
+def score_files(submission_csv: str, truth_csv: str) -> float:
+    submission = read_submission(submission_csv)
+    truth = read_submission(truth_csv, extra_columns=True)
+    return leaderboard_score(submission, truth, submission_csv, truth_csv)
