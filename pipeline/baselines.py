@@ -6,7 +6,13 @@ from .core.config import cli
 from .core.data.layout import data_path, held_out_inputs, open_store
 from .core.runs.experiment import Experiment
 from .core.scoring.ladder import RUNGS, ladder_of, predict_held_out
-from .core.task.submission import check_values, format_csv, leaderboard_score, read_submission
+from .core.task.submission import (
+    check_values,
+    clamp_values,
+    format_csv,
+    leaderboard_score,
+    read_submission,
+)
 from .core.task.task import Task
 from .core.util.errors import UserError
 from .core.util.files import write_text
@@ -42,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     n_test = len(predicted["identity"])
     print(f"baselines: {len(ladder['truth'])} training images out of fold, {n_test} test scans")
     for rung in RUNGS:
-        values = {k: min(max(v, 0.0), 255.0) for k, v in predicted[rung].items()}
+        values = clamp_values(predicted[rung])
         check_values(values, rung)
         target = run.baseline_submission(cfg.submissions, rung)
         write_text(target, format_csv(values))

@@ -8,7 +8,7 @@ import numpy as np
 
 from .core.config import cli
 from .core.task.metrics import PAIR_METRICS
-from .core.util.errors import UserError
+from .core.util.errors import UserError, first_names
 from .core.util.images import list_images, read_rgb
 from .core.util.resize import modcrop
 
@@ -35,11 +35,6 @@ A prediction without ground truth, ground truth without a prediction, or a size 
 (after the crop to a multiple of S) is an error."""
 
 
-def _names(stems: set[str]) -> str:
-    shown = ", ".join(f"'{s}'" for s in sorted(stems)[:5])
-    return shown + (f" and {len(stems) - 5} more" if len(stems) > 5 else "")
-
-
 def evaluate(
     pred_dir: str | Path, gt_dir: str | Path, metric: str, crop_border: int, scale: int = 1
 ) -> dict[str, float]:
@@ -47,14 +42,10 @@ def evaluate(
     fn = PAIR_METRICS[metric]
     preds = list_images(pred_dir, "predictions")
     truths = list_images(gt_dir, "ground-truth images")
-    if preds.keys() - truths.keys():
-        raise UserError(
-            f"{gt_dir}: no ground truth for prediction(s) {_names(preds.keys() - truths.keys())}"
-        )
-    if truths.keys() - preds.keys():
-        raise UserError(
-            f"{pred_dir}: no prediction for ground truth {_names(truths.keys() - preds.keys())}"
-        )
+    if unmatched := preds.keys() - truths.keys():
+        raise UserError(f"{gt_dir}: no ground truth for prediction(s) {first_names(unmatched)}")
+    if unmatched := truths.keys() - preds.keys():
+        raise UserError(f"{pred_dir}: no prediction for ground truth {first_names(unmatched)}")
     values = {}
     for stem in sorted(preds):
         pred = read_rgb(preds[stem])

@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(paths) > 2:
         parser.error(f"expected at most PRED_DIR and OUT.csv, got {' '.join(paths)}")
     cfg = load_config(args.config, [a for a in args.overrides if "=" in a])
-    targets = export_submission(cfg, paths, args.sample, say=print)
-    if targets and not paths:  # the experiment's own submission: traced to its models in W&B
+    pred_dir, out = [*paths, None, None][:2]
+    targets = export_submission(cfg, pred_dir, out, args.sample, say=print)
+    if targets and pred_dir is None:  # the experiment's own submission: traced to its models in W&B
         log_submission(cfg, targets[0])
     return 0
 

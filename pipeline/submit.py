@@ -10,12 +10,11 @@ from omegaconf import DictConfig
 
 from .core.config import cli
 from .core.config.load import load_config
-from .core.data.layout import data_path
 from .core.runs.experiment import Experiment, submission_path
 from .core.runs.tracking import git_commit
-from .core.task.submission import check_same_ids, read_submission
+from .core.scoring.held_out import check_test_ids
+from .core.task.submission import read_submission
 from .core.util.errors import UserError
-from .core.util.images import list_images
 
 DESCRIPTION = """\
 Check the submission CSV as the leaderboard would read it (header, one finite value in
@@ -73,13 +72,7 @@ def submit_command(csv_path: Path, competition: str, message: str) -> list[str]:
 def check_submission(cfg: DictConfig, csv_path: Path) -> int:
     """Everything the leaderboard would refuse, as a UserError; returns the row count."""
     values = read_submission(csv_path)
-    if cfg.data.sample_submission:
-        expected = set(read_submission(cfg.data.sample_submission))
-        check_same_ids(set(values), expected, str(csv_path), cfg.data.sample_submission)
-    elif data_path(cfg, "test_scan").is_dir():
-        test_dir = data_path(cfg, "test_scan")
-        expected = set(list_images(test_dir, "test scans"))
-        check_same_ids(set(values), expected, str(csv_path), str(test_dir))
+    check_test_ids(cfg, set(values), str(csv_path))
     return len(values)
 
 

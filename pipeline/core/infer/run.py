@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import torch
@@ -16,8 +15,7 @@ from ..config.load import fold_list
 from ..data.layout import open_store
 from ..models import count_params
 from ..runs.experiment import Experiment
-from ..runs.tracking import git_commit
-from ..scoring.evaluation import cv_line, cv_summary, fold_line, ladder_columns, ladder_line
+from ..scoring.evaluation import cv_line, cv_summary, fold_line, ladder_line, leaderboard_row
 from ..scoring.ladder import ladder_of
 from ..task.task import Task
 from ..util.distributed import resolve_device
@@ -86,24 +84,9 @@ def _infer(
         )
     if summary is not None:
         train_seconds = sum(d["seconds"] for f in folds if (d := run.read_done(f)) is not None)
-        run.record_leaderboard(
-            {
-                "task": task.kind,
-                "model": cfg.model.name,
-                "params": count_params(models[folds[0]]),
-                "folds": len(folds),
-                "images": summary["images"],
-                "cv": f"{summary['cv']:.6f}",
-                "fold_std": f"{summary['fold_std']:.6f}",
-                "baseline": f"{summary['baseline']:.6f}",
-                **ladder_columns(summary),
-                "y_mae": f"{summary['y_mae']:.4f}",
-                "psnr": f"{summary['psnr']:.3f}",
-                "wall_s": f"{train_seconds + time.perf_counter() - start:.0f}",
-                "commit": git_commit(),
-                "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-            },
-        )
+        seconds = train_seconds + time.perf_counter() - start
+        params = count_params(models[folds[0]])
+        run.record_leaderboard(leaderboard_row(summary, cfg.model.name, seconds, params))
         say(cv_line(summary, task))
         if "ladder" in summary:
             say(ladder_line(summary))

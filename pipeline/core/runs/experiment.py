@@ -138,7 +138,7 @@ class Experiment:
 
     @property
     def leaderboard_path(self) -> Path:
-        return self.runs / "leaderboard.csv"
+        return leaderboard_path(self.runs)
 
     def lock_path(self, fold: int) -> Path:
         return self.root / f".lock-fold{fold}"
@@ -271,6 +271,11 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
             {k: float(v) if k != "epoch" and k != "step" else int(v) for k, v in r.items()}
             for r in csv.DictReader(f)
         ]
+
+
+def leaderboard_path(runs: str | Path) -> Path:
+    """The local leaderboard of the experiments under `runs`, one row each."""
+    return Path(runs) / "leaderboard.csv"
 
 
 def read_leaderboard(path: Path) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..config.load import config_diff
 from ..task.task import Task
-from .experiment import LEADERBOARD_COLUMNS, Experiment, read_leaderboard
+from .experiment import LEADERBOARD_COLUMNS, Experiment, leaderboard_path, read_leaderboard
 
 
 def format_table(rows: list[dict[str, str]], columns: list[str]) -> str:
@@ -67,7 +67,7 @@ def ranked(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def leaderboard_table(runs: Path) -> str:
     """The text `leaderboard` prints: the table, ranked, or a line saying it is empty."""
-    path = runs / "leaderboard.csv"
+    path = leaderboard_path(runs)
     rows = read_leaderboard(path)
     if not rows:
         return f"no finished experiments yet ({path} is empty or missing)"

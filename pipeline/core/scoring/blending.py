@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,14 +18,19 @@ from scipy.optimize import linprog
 from ..config.load import to_yaml
 from ..data.layout import data_path
 from ..runs.experiment import Experiment, submission_targets
-from ..runs.tracking import git_commit
-from ..task.metrics import mean_y
-from ..task.submission import check_same_ids, format_csv, leaderboard_score, read_submission
+from ..task.submission import (
+    check_same_ids,
+    clamp_values,
+    format_csv,
+    leaderboard_score,
+    read_submission,
+)
 from ..task.task import Task
 from ..util.errors import UserError
 from ..util.files import write_text
-from ..util.images import list_images, read_rgb
-from .evaluation import ladder_columns, ladder_line
+from ..util.images import list_images
+from .evaluation import cv_line, cv_summary, ladder_line, leaderboard_row
+from .held_out import saved_mean_y
 
 
 def fit_weights(predictions: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -104,7 +108,8 @@ def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], No
     """What `blend` does: the experiments `names` blended out of fold and on the test images,
     the blend written as experiment cfg.experiment (cv.json, oof_scores.csv, the submission,
     a leaderboard row); `say` gets each line to print."""
-    if not Task.of(cfg).is_competition:
+    task = Task.of(cfg)
+    if not task.is_competition:
         raise UserError("task.kind: blending fits the leaderboard's mean-Y metric (descan)")
     start = time.perf_counter()
     runs = [Experiment(cfg.runs, name) for name in names]
@@ -113,29 +118,10 @@ def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], No
             raise UserError(f"{run.cv_path}: not found; run `python -m pipeline.infer` for it")
     oof = out_of_fold(runs)
     fit = nested_blend(oof)
-    blended, folds, truth = fit["blended"], oof["folds"], oof["truth"]
-    errors = np.abs(blended - truth)
-    per_fold = [
-        {
-            "fold": int(f),
-            "images": int((folds == f).sum()),
-            "score": float(errors[folds == f].mean()),
-        }
-        for f in sorted(set(folds.tolist()))
-    ]
-    fold_scores = [f["score"] for f in per_fold]
-    blend = Experiment.of(cfg)
+    rows = _blended_rows(oof, fit["blended"])
     cv = {
         "experiment": cfg.experiment,
-        "task": "descan",
-        "scale": 1,
-        "metric": "score",
-        "cv": float(errors.mean()),
-        "images": len(errors),
-        "identity": float(oof["identity"].mean()),
-        "fold_mean": float(np.mean(fold_scores)),
-        "fold_std": float(np.std(fold_scores)),
-        "folds": per_fold,
+        **cv_summary(rows, task),
         "blend": {
             "experiments": names,
             "weights": fit["weights"].tolist(),
@@ -145,36 +131,17 @@ def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], No
     ladder = runs[0].read_cv().get("ladder")  # the experiments share one store, so one ladder
     if ladder:
         cv["ladder"] = ladder
+    blend = Experiment.of(cfg)
     blend.write_config(to_yaml(cfg))
     blend.write_cv(cv)
-    rows = [
-        {
-            "stem": s,
-            "title": t,
-            "fold": int(f),
-            "abs_err": float(e),
-            "identity_err": float(i),
-            "mean_y_pred": float(b),
-            "mean_y_true": float(y),
-        }
-        for s, t, f, e, i, b, y in zip(
-            oof["stems"], oof["titles"], folds, errors, oof["identity"], blended, truth, strict=True
-        )
-    ]
-    blend.write_oof(
-        rows, ["stem", "title", "fold", "abs_err", "identity_err", "mean_y_pred", "mean_y_true"]
-    )
-    values = test_values(runs, fit["weights"])
+    blend.write_oof(rows, list(rows[0]))
+    values = _test_values(runs, fit["weights"])
     targets = submission_targets(cfg)
     for target in targets:
         write_text(target, format_csv(values))
     weights = "  ".join(f"{n} {w:.3f}" for n, w in zip(names, fit["weights"], strict=True))
     say(f"blend: weights fitted on all out-of-fold images: {weights}")
-    say(
-        f"CV score (leaderboard metric over {len(errors)} out-of-fold images, each fold blended "
-        f"with weights fitted on the others): {cv['cv']:.4f}   folds {cv['fold_mean']:.4f} ± "
-        f"{cv['fold_std']:.4f}   identity (scans unchanged): {cv['identity']:.4f}"
-    )
+    say(cv_line(cv, task, ", each fold blended with weights fitted on the others"))
     for run in runs:
         say(f"  {run.name}: CV {run.read_cv()['cv']:.4f}")
     if ladder:
@@ -184,29 +151,34 @@ def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], No
     if truth_csv.is_file():
         score = leaderboard_score(values, read_submission(truth_csv, extra_columns=True))
         say(f"{cfg.experiment}: test {score:.4f} ({targets[0]} against {truth_csv})")
-    blend.record_leaderboard(
+    model = "blend of " + "+".join(names)
+    blend.record_leaderboard(leaderboard_row(cv, model, time.perf_counter() - start))
+
+
+def _blended_rows(oof: dict[str, Any], blended: np.ndarray) -> list[dict[str, Any]]:
+    """The blend's out-of-fold rows, one per image, as oof_scores.csv holds them."""
+    truth, identity = oof["truth"], oof["identity"]
+    return [
         {
-            "task": "descan",
-            "model": "blend of " + "+".join(names),
-            "folds": len(per_fold),
-            "images": len(errors),
-            "cv": f"{cv['cv']:.6f}",
-            "fold_std": f"{cv['fold_std']:.6f}",
-            "baseline": f"{cv['identity']:.6f}",
-            **ladder_columns(cv),
-            "wall_s": f"{time.perf_counter() - start:.0f}",
-            "commit": git_commit(),
-            "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+            "stem": stem,
+            "title": oof["titles"][i],
+            "fold": int(oof["folds"][i]),
+            "abs_err": float(abs(blended[i] - truth[i])),
+            "identity_err": float(identity[i]),
+            "mean_y_pred": float(blended[i]),
+            "mean_y_true": float(truth[i]),
         }
-    )
+        for i, stem in enumerate(oof["stems"])
+    ]
 
 
-def test_values(runs: list[Experiment], weights: np.ndarray) -> dict[str, float]:
+def _test_values(runs: list[Experiment], weights: np.ndarray) -> dict[str, float]:
     """The blended value of each test image: the weighted mean of the experiments' mean Y of
     their restored test images, exactly as saved."""
     images = [list_images(run.test_dir, "restored test images") for run in runs]
     for run, found in zip(runs[1:], images[1:], strict=True):
         check_same_ids(set(found), set(images[0]), str(run.test_dir), str(runs[0].test_dir))
     stems = sorted(images[0])
-    means = np.array([[mean_y(read_rgb(found[s])) for found in images] for s in stems])
-    return {s: float(min(max(v, 0.0), 255.0)) for s, v in zip(stems, means @ weights, strict=True)}
+    means = [saved_mean_y(found, stems, run.name) for run, found in zip(runs, images, strict=True)]
+    values = np.array([[m[s] for m in means] for s in stems]) @ weights  # images x experiments
+    return clamp_values(dict(zip(stems, values, strict=True)))

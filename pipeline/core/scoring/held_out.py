@@ -37,7 +37,11 @@ def _cv_report(cfg: DictConfig, say: Callable[[str], None]) -> None:
         say(
             f"{cfg.experiment}: CV {cv['cv']:.4f} over {cv['images']} out-of-fold images "
             f"(folds {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f})   identity {cv['identity']:.4f}"
-            f"   (pixel Y-MAE {cv['y_mae']:.3f}, PSNR {cv['psnr']:.2f} dB)"
+            + (
+                f"   (pixel Y-MAE {cv['y_mae']:.3f}, PSNR {cv['psnr']:.2f} dB)"
+                if "y_mae" in cv
+                else ""
+            )
         )
     else:
         say(
@@ -90,48 +94,59 @@ def experiment_report(cfg: DictConfig, say: Callable[[str], None]) -> None:
         )
 
 
+def check_test_ids(
+    cfg: DictConfig, ids: set[str], where: str, sample: str | None = None
+) -> list[str]:
+    """The order a submission of `ids` is written in, checked as the leaderboard would check
+    it: the ids and order of the sample submission (`sample`, or data.sample_submission) when
+    there is one; else sorted, and the ids of the test scans under data.root when that folder
+    exists. `where` names the ids' source in the error."""
+    sample = sample or cfg.data.sample_submission
+    if sample:
+        order = list(read_submission(sample))
+        check_same_ids(ids, set(order), where, str(sample))
+        return order
+    test_dir = data_path(cfg, "test_scan")
+    if test_dir.is_dir():
+        check_same_ids(ids, set(list_images(test_dir, "test scans")), where, str(test_dir))
+    return sorted(ids)
+
+
+def saved_mean_y(images: dict[str, Path], order: list[str], desc: str) -> dict[str, float]:
+    """The mean Y of each image (by stem, in `order`), from the file exactly as saved: what
+    the leaderboard computes of a restored image."""
+    return {stem: mean_y(read_rgb(images[stem])) for stem in progress(order, desc=desc, unit="img")}
+
+
 def export_submission(
-    cfg: DictConfig, paths: list[str], sample: str | None, say: Callable[[str], None]
+    cfg: DictConfig,
+    pred_dir: str | None,
+    out: str | None,
+    sample: str | None,
+    say: Callable[[str], None],
 ) -> list[Path]:
-    """What `export` does: the submission CSV of the restored images in `paths[0]` (or the
-    experiment's test predictions), written to `paths[1]` (or export.out, or the experiment's
+    """What `export` does: the submission CSV of the restored images in `pred_dir` (or the
+    experiment's test predictions), written to `out` (or export.out, or the experiment's
     submission and its copy), ids checked against `sample` (or data.sample_submission) or the
     test scans; `say` gets each line to print. Returns the files written, none for a task
     without a submission CSV."""
-    if not Task.of(cfg).has_submission and not paths:
+    if not Task.of(cfg).has_submission and pred_dir is None:
         say(
             f"export: task.kind={cfg.task.kind} has no submission CSV (the mean-Y CSV is the "
             "descanning competition's); skipped, `score` reports PSNR/SSIM"
         )
         return []
-    pred_dir = Path(paths[0]) if paths else test_pred_dir(cfg)
-    out = Path(paths[1]) if len(paths) > 1 else None
-    if out is None and cfg.export.out:
-        out = Path(cfg.export.out)
-    if out is not None and out.suffix.lower() != ".csv":
-        raise UserError(f"{out}: the submission must be a .csv file")
-
-    images = list_images(pred_dir, "restored images")
-    sample_path = sample or cfg.data.sample_submission
-    test_dir = data_path(cfg, "test_scan")
-    if sample_path:
-        sample = read_submission(sample_path)
-        check_same_ids(set(images), set(sample), str(pred_dir), str(sample_path))
-        order = list(sample)
-    else:
-        if test_dir.is_dir():
-            check_same_ids(
-                set(images), set(list_images(test_dir, "test scans")), str(pred_dir), str(test_dir)
-            )
-        order = sorted(images)
-    values = {
-        stem: mean_y(read_rgb(images[stem])) for stem in progress(order, desc="export", unit="img")
-    }
-
-    targets = [out] if out is not None else submission_targets(cfg)
-    check_values(values, str(pred_dir))
+    preds = Path(pred_dir) if pred_dir else test_pred_dir(cfg)
+    target = Path(out) if out else Path(cfg.export.out) if cfg.export.out else None
+    if target is not None and target.suffix.lower() != ".csv":
+        raise UserError(f"{target}: the submission must be a .csv file")
+    images = list_images(preds, "restored images")
+    order = check_test_ids(cfg, set(images), str(preds), sample)
+    values = saved_mean_y(images, order, "export")
+    check_values(values, str(preds))
+    targets = [target] if target is not None else submission_targets(cfg)
     text = format_csv(values, order)
-    for target in targets:
-        write_text(target, text)
+    for path in targets:
+        write_text(path, text)
     say(f"export: {len(values)} rows -> {', '.join(map(str, targets))}")
     return targets

@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from ..data.store import PairStore
 from ..task.metrics import mean_y
 from ..util.files import write_text
-from ..util.images import read_rgb
+from ..util.images import read_rgb, to_uint8
 
 RUNGS = ("identity", "colormap", "regressor")
 ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -74,8 +74,7 @@ class ColourMap:
         return self
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
-        out = (_design(rgb) @ self.weights).reshape(rgb.shape) * 255.0
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        return to_uint8((_design(rgb) @ self.weights).reshape(rgb.shape), 255.0)
 
 
 def scan_features(rgb: np.ndarray) -> np.ndarray:
@@ -184,7 +183,3 @@ def predict_held_out(store: PairStore, scans: dict[str, Path]) -> dict[str, dict
     pages = [Page(s, s, -1, read_rgb(scans[s])) for s in stems]
     predicted = Ladder(store_pages(store)).predict(pages)
     return {rung: dict(zip(stems, values, strict=True)) for rung, values in predicted.items()}
-
-
-def best_rung(cv: dict[str, float]) -> str:
-    return min(cv, key=lambda rung: cv[rung])
