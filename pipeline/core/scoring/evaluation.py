@@ -11,12 +11,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..runs.tracking import git_commit
+from ..task.metrics import PAIR_METRICS
 from ..task.task import Task, finite_mean
+from ..util.errors import UserError, first_names
+from ..util.images import list_images, read_rgb
+from ..util.resize import modcrop
 
 
 @dataclass
@@ -219,3 +224,34 @@ def leaderboard_row(
     if "y_mae" in cv:
         row |= {"y_mae": f"{cv['y_mae']:.4f}", "psnr": f"{cv['psnr']:.3f}"}
     return row
+
+
+def score_folders(
+    pred_dir: str | Path, gt_dir: str | Path, metric: str, crop_border: int, scale: int = 1
+) -> dict[str, float]:
+    """The metric of each prediction against its ground truth, by file stem, in stem order."""
+    fn = PAIR_METRICS[metric]
+    preds = list_images(pred_dir, "predictions")
+    truths = list_images(gt_dir, "ground-truth images")
+    if unmatched := preds.keys() - truths.keys():
+        raise UserError(f"{gt_dir}: no ground truth for prediction(s) {first_names(unmatched)}")
+    if unmatched := truths.keys() - preds.keys():
+        raise UserError(f"{pred_dir}: no prediction for ground truth {first_names(unmatched)}")
+    values = {}
+    for stem in sorted(preds):
+        pred = read_rgb(preds[stem])
+        truth = modcrop(read_rgb(truths[stem]), scale)
+        if pred.shape != truth.shape:
+            if scale > 1:
+                hint = f" after cropping to a multiple of {scale} (expected the same size)"
+            else:
+                hint = " (expected the same size; for super-resolution give --scale)"
+            raise UserError(
+                f"{preds[stem]}: prediction is {pred.shape[1]}x{pred.shape[0]} but ground truth "
+                f"{truths[stem].name} is {truth.shape[1]}x{truth.shape[0]}{hint}"
+            )
+        try:
+            values[stem] = fn(pred, truth, crop_border)
+        except ValueError as e:  # an image too small for the crop border or the SSIM window
+            raise UserError(f"{preds[stem]}: {e}") from None
+    return values
