@@ -106,7 +106,7 @@ display(titles)
 
 # %%
 if COMPARE:
-    from pipeline.leaderboard import diff_report
+    from pipeline.core.runs.leaderboard import diff_report
 
     print(diff_report(Path(cfg.runs), COMPARE, cfg.experiment))
     other = pd.DataFrame(Experiment(cfg.runs, COMPARE).read_oof()).set_index("stem")["abs_err"]

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from .core.config import cli
-from .core.data.layout import data_path, held_out_inputs, open_store
-from .core.runs.experiment import Experiment
-from .core.scoring.ladder import RUNGS, ladder_of, predict_held_out
-from .core.task.submission import check_values, format_csv, leaderboard_score, read_submission
-from .core.task.task import Task
-from .core.util.errors import UserError
-from .core.util.files import write_text
+from .core.scoring.ladder import score_baselines
 
 DESCRIPTION = """\
 Score the cheap answers on the same folds and with the same metric as the experiments:
@@ -28,28 +22,7 @@ compare with their own baseline (the input, or bicubic) in every report."""
 
 def main(argv: list[str] | None = None) -> int:
     _, cfg = cli.parse_config(cli.stage_parser("pipeline.baselines", DESCRIPTION), argv)
-    if not Task.of(cfg).is_competition:
-        raise UserError(
-            f"task.kind: the ladder is the descanning competition's; {cfg.task.kind} reports "
-            "its own baseline beside every score"
-        )
-    store = open_store(cfg)
-    ladder = ladder_of(store)
-    predicted = predict_held_out(store, held_out_inputs(cfg))
-    truth_csv = data_path(cfg, "test_truth")
-    truth = read_submission(truth_csv, extra_columns=True) if truth_csv.is_file() else None
-    run = Experiment.of(cfg)
-    n_test = len(predicted["identity"])
-    print(f"baselines: {len(ladder['truth'])} training images out of fold, {n_test} test scans")
-    for rung in RUNGS:
-        values = {k: min(max(v, 0.0), 255.0) for k, v in predicted[rung].items()}
-        check_values(values, rung)
-        target = run.baseline_submission(cfg.submissions, rung)
-        write_text(target, format_csv(values))
-        test = ""
-        if truth is not None:
-            test = f"   test {leaderboard_score(values, truth, str(target), str(truth_csv)):.4f}"
-        print(f"  {rung:<10} CV {ladder['cv'][rung]:.4f}{test}   -> {target}")
+    score_baselines(cfg, say=print)
     return 0
 
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .core.config import cli
+from .core.scoring.evaluation import score_folders
 from .core.task.metrics import PAIR_METRICS
-from .core.util.errors import UserError
-from .core.util.images import list_images, read_rgb
-from .core.util.resize import modcrop
 
 DESCRIPTION = """\
 Compare every image in PRED_DIR with the image of the same file stem in GT_DIR and print one
@@ -33,46 +29,6 @@ of S (the benchmarks' 'modcrop': Set5's 512x512 baby is scored as 510x510 at x3)
 
 A prediction without ground truth, ground truth without a prediction, or a size that differs
 (after the crop to a multiple of S) is an error."""
-
-
-def _names(stems: set[str]) -> str:
-    shown = ", ".join(f"'{s}'" for s in sorted(stems)[:5])
-    return shown + (f" and {len(stems) - 5} more" if len(stems) > 5 else "")
-
-
-def evaluate(
-    pred_dir: str | Path, gt_dir: str | Path, metric: str, crop_border: int, scale: int = 1
-) -> dict[str, float]:
-    """The metric of each prediction against its ground truth, by file stem, in stem order."""
-    fn = PAIR_METRICS[metric]
-    preds = list_images(pred_dir, "predictions")
-    truths = list_images(gt_dir, "ground-truth images")
-    if preds.keys() - truths.keys():
-        raise UserError(
-            f"{gt_dir}: no ground truth for prediction(s) {_names(preds.keys() - truths.keys())}"
-        )
-    if truths.keys() - preds.keys():
-        raise UserError(
-            f"{pred_dir}: no prediction for ground truth {_names(truths.keys() - preds.keys())}"
-        )
-    values = {}
-    for stem in sorted(preds):
-        pred = read_rgb(preds[stem])
-        truth = modcrop(read_rgb(truths[stem]), scale)
-        if pred.shape != truth.shape:
-            if scale > 1:
-                hint = f" after cropping to a multiple of {scale} (expected the same size)"
-            else:
-                hint = " (expected the same size; for super-resolution give --scale)"
-            raise UserError(
-                f"{preds[stem]}: prediction is {pred.shape[1]}x{pred.shape[0]} but ground truth "
-                f"{truths[stem].name} is {truth.shape[1]}x{truth.shape[0]}{hint}"
-            )
-        try:
-            values[stem] = fn(pred, truth, crop_border)
-        except ValueError as e:  # an image too small for the crop border or the SSIM window
-            raise UserError(f"{preds[stem]}: {e}") from None
-    return values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     crop_border = args.crop_border if args.crop_border is not None else (args.scale or 0)
     if crop_border < 0:
         parser.error(f"--crop-border must be >= 0, got {crop_border}")
-    values = evaluate(args.pred_dir, args.gt_dir, args.metric, crop_border, scale)
+    values = score_folders(args.pred_dir, args.gt_dir, args.metric, crop_border, scale)
     width = max(len(stem) for stem in values)
     for stem, value in values.items():
         print(f"{stem:<{width}}  {value:.4f}")

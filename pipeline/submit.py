@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shlex
 from pathlib import Path
-
-from omegaconf import DictConfig
 
 from .core.config import cli
 from .core.config.load import load_config
-from .core.data.layout import data_path
-from .core.runs.experiment import Experiment, submission_path
-from .core.runs.tracking import git_commit
-from .core.task.submission import check_same_ids, read_submission
-from .core.util.errors import UserError
-from .core.util.images import list_images
+from .core.runs.experiment import submission_path
+from .core.scoring.kaggle import submit_to_kaggle
 
 DESCRIPTION = """\
 Check the submission CSV as the leaderboard would read it (header, one finite value in
@@ -30,73 +22,6 @@ With Kaggle credentials (KAGGLE_API_TOKEN or KAGGLE_USERNAME and KAGGLE_KEY in t
 environment, or ~/.kaggle/kaggle.json or ~/.kaggle/access_token) it submits with the `kaggle`
 client; without them, or with --dry-run, it prints the exact `kaggle competitions submit`
 command to run instead. Needs the network only to submit."""
-
-
-def kaggle_credentials() -> str | None:
-    """Where the kaggle client will find credentials, or None; looked up without the network,
-    in the places the client itself reads."""
-    env = os.environ
-    if env.get("KAGGLE_API_TOKEN"):
-        return "KAGGLE_API_TOKEN"
-    if env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY"):
-        return "KAGGLE_USERNAME and KAGGLE_KEY"
-    home = Path.home()
-    config_dirs = [Path(env["KAGGLE_CONFIG_DIR"])] if env.get("KAGGLE_CONFIG_DIR") else []
-    config_dirs += [home / ".kaggle", Path(env.get("XDG_CONFIG_HOME", home / ".config")) / "kaggle"]
-    candidates = [d / "kaggle.json" for d in config_dirs]
-    candidates += [home / ".kaggle" / "access_token", home / ".kaggle" / "access_token.txt"]
-    return next((str(p) for p in candidates if p.is_file()), None)
-
-
-def default_message(cfg: DictConfig) -> str:
-    """The experiment, its CV when infer has scored it, the model and the commit."""
-    cv = Experiment.of(cfg).read_cv()
-    score = f"CV {cv['cv']:.4f} (folds ± {cv['fold_std']:.4f})" if cv else "no CV"
-    commit = git_commit()
-    return f"{cfg.experiment}: {score}, {cfg.model.name}" + (f" @ {commit}" if commit else "")
-
-
-def submit_command(csv_path: Path, competition: str, message: str) -> list[str]:
-    return [
-        "kaggle",
-        "competitions",
-        "submit",
-        "-c",
-        competition,
-        "-f",
-        str(csv_path),
-        "-m",
-        message,
-    ]
-
-
-def check_submission(cfg: DictConfig, csv_path: Path) -> int:
-    """Everything the leaderboard would refuse, as a UserError; returns the row count."""
-    values = read_submission(csv_path)
-    if cfg.data.sample_submission:
-        expected = set(read_submission(cfg.data.sample_submission))
-        check_same_ids(set(values), expected, str(csv_path), cfg.data.sample_submission)
-    elif data_path(cfg, "test_scan").is_dir():
-        test_dir = data_path(cfg, "test_scan")
-        expected = set(list_images(test_dir, "test scans"))
-        check_same_ids(set(values), expected, str(csv_path), str(test_dir))
-    return len(values)
-
-
-def kaggle_submit(csv_path: Path, competition: str, message: str) -> str:
-    """Submit through the kaggle client; returns its reply."""
-    # Imported here: `import kaggle` authenticates at once, and only this path needs it.
-    from kaggle.api.kaggle_api_extended import KaggleApi
-
-    api = KaggleApi()
-    try:
-        api.authenticate()
-        reply = api.competition_submit(str(csv_path), message, competition)
-    except SystemExit:  # the client exits when it rejects the credentials
-        raise UserError("kaggle: the credentials were refused; check them") from None
-    except Exception as e:  # network, HTTP and client errors alike
-        raise UserError(f"kaggle: submitting to '{competition}' failed ({e})") from None
-    return str(getattr(reply, "message", "") or reply)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,22 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"expected at most one submission file, got {' '.join(files)}")
     cfg = load_config(args.config, [a for a in args.overrides if "=" in a])
     csv_path = Path(files[0]) if files else submission_path(cfg)
-    rows = check_submission(cfg, csv_path)
-    print(f"submit: {csv_path} is a valid submission ({rows} rows)")
-    if not cfg.kaggle.competition:
-        raise UserError(
-            "kaggle.competition: not set; add kaggle.competition=SLUG "
-            "(the last part of the competition's URL) to submit"
-        )
-    message = args.message or default_message(cfg)
-    command = shlex.join(submit_command(csv_path, cfg.kaggle.competition, message))
-    credentials = kaggle_credentials()
-    if args.dry_run or credentials is None:
-        reason = "--dry-run" if args.dry_run else "no Kaggle credentials found (see --help)"
-        print(f"submit: {reason}; to submit, run:\n{command}")
-        return 0
-    print(f"submit: sending to Kaggle with credentials from {credentials}: {command}")
-    print(f"submit: kaggle says: {kaggle_submit(csv_path, cfg.kaggle.competition, message)}")
+    submit_to_kaggle(cfg, csv_path, args.message, args.dry_run, say=print)
     return 0
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import submit
+from pipeline.core.scoring.kaggle import kaggle_credentials
 from pipeline.core.task.submission import format_csv
+from pipeline.core.util.errors import UserError
 from tests.conftest import assert_user_error, make_dataset, run_cli
 
 TEST_IDS = ["Test.00001.01", "Test.00002.01"]
@@ -43,7 +45,7 @@ def setup(tmp_path: Path, monkeypatch):
 
 def test_without_credentials_it_prints_the_exact_command(setup, capsys):
     csv, overrides = setup
-    assert submit.kaggle_credentials() is None
+    assert kaggle_credentials() is None
     assert submit.main([*overrides, "kaggle.competition=descan-course"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"submit: {csv} is a valid submission (2 rows)"
@@ -72,7 +74,7 @@ def test_with_credentials_the_kaggle_client_submits(setup, monkeypatch, capsys):
             return type("Reply", (), {"message": "Successfully submitted"})()
 
     monkeypatch.setattr(kaggle_api_extended, "KaggleApi", FakeApi)
-    assert submit.kaggle_credentials() == "KAGGLE_USERNAME and KAGGLE_KEY"
+    assert kaggle_credentials() == "KAGGLE_USERNAME and KAGGLE_KEY"
     other = csv.with_name("other.csv")
     other.write_text(csv.read_text())
     argv = [str(other), *overrides, "kaggle.competition=descan-course", "-m", "try 2"]
@@ -91,12 +93,12 @@ def test_credentials_files_are_found(tmp_path, monkeypatch):
     for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "XDG_CONFIG_HOME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "conf"))
-    assert submit.kaggle_credentials() is None
+    assert kaggle_credentials() is None
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "kaggle.json").write_text('{"username": "u", "key": "k"}')
-    assert submit.kaggle_credentials() == str(tmp_path / "conf" / "kaggle.json")
+    assert kaggle_credentials() == str(tmp_path / "conf" / "kaggle.json")
     monkeypatch.setenv("KAGGLE_API_TOKEN", "token")
-    assert submit.kaggle_credentials() == "KAGGLE_API_TOKEN"
+    assert kaggle_credentials() == "KAGGLE_API_TOKEN"
 
 
 def test_bad_submissions_are_user_errors(setup):
@@ -109,6 +111,6 @@ def test_bad_submissions_are_user_errors(setup):
 
 def test_competition_must_be_set(setup, capsys):
     _, overrides = setup
-    with pytest.raises(submit.UserError, match=r"kaggle\.competition: not set"):
+    with pytest.raises(UserError, match=r"kaggle\.competition: not set"):
         submit.main(overrides)
     assert "is a valid submission" in capsys.readouterr().out

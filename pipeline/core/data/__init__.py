@@ -1,2 +1,2 @@
-"""Training data: folder layouts and pairing, the prepared patch store, folds, samples and
+"""Training data: folder layouts and pairing, preparing the patch store, folds, samples and
 augmentation."""

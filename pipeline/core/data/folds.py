@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from ..util.errors import UserError
+from ..util.errors import UserError, first_names
 
 GROUPINGS = ("auto", "title", "image")
 
@@ -41,7 +41,7 @@ def assign_folds(stems: list[str], k: int, seed: int = 0, group: str = "title") 
         what = "image(s)" if key is not title_of else "title(s)"
         raise UserError(
             f"prepare.folds={k}: the training set has only {len(groups)} {what} "
-            f"({', '.join(sorted(groups)[:5])}); use at most {len(groups)} folds"
+            f"({first_names(groups)}); use at most {len(groups)} folds"
         )
     names = sorted(groups)
     random.Random(seed).shuffle(names)  # seed decides ties between groups of equal size

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from ..util.errors import UserError
+from ..util.errors import UserError, first_names
 from ..util.images import image_size, list_images
 from .store import Pair, PairStore, fingerprint, store_dir
 
@@ -17,11 +17,6 @@ def data_path(cfg: DictConfig, key: str) -> Path:
     return Path(cfg.data.root) / cfg.data[key]
 
 
-def _names(stems: set[str]) -> str:
-    shown = ", ".join(f"'{s}'" for s in sorted(stems)[:5])
-    return shown + (f" and {len(stems) - 5} more" if len(stems) > 5 else "")
-
-
 def pair_folders(scan_dir: str | Path, clean_dir: str | Path, scale: int = 1) -> list[Pair]:
     """Pairs sorted by stem. Every scan needs a clean image of the same stem and size
     (`scale` times the scan's size for super-resolution), and the other way round."""
@@ -29,11 +24,11 @@ def pair_folders(scan_dir: str | Path, clean_dir: str | Path, scale: int = 1) ->
     cleans = list_images(clean_dir, "clean images")
     if scans.keys() - cleans.keys():
         raise UserError(
-            f"{clean_dir}: no clean image for scan(s) {_names(scans.keys() - cleans.keys())}"
+            f"{clean_dir}: no clean image for scan(s) {first_names(scans.keys() - cleans.keys())}"
         )
     if cleans.keys() - scans.keys():
         raise UserError(
-            f"{scan_dir}: no scan for clean image(s) {_names(cleans.keys() - scans.keys())}"
+            f"{scan_dir}: no scan for clean image(s) {first_names(cleans.keys() - scans.keys())}"
         )
     pairs = []
     for stem in sorted(scans):

@@ -206,6 +206,20 @@ def store_dir(cfg: DictConfig) -> Path:
     return Path(cfg.data.prepared) / f"{name}-{key[:8]}"
 
 
+def check_trained_folds(
+    store: PairStore, trained: dict[str, int] | None, path: str | Path, experiment: str, remedy: str
+) -> None:
+    """Refuse weights trained on other folds than `store` holds (`trained`: the fold of each
+    image, as their checkpoint records it): the store's held-out images would include images
+    they trained on. `path` names the checkpoint; `remedy` ends the message (what the stage
+    can do about it, after the punctuation that leads to it)."""
+    if trained != store.fold_map():
+        raise UserError(
+            f"{path}: experiment '{experiment}' was trained on other folds than store "
+            f"{store.root} holds (the data or prepare.* changed since){remedy}"
+        )
+
+
 class PairStore:
     """Read access to a prepared store. The memory map opens lazily, so a store can be handed
     to DataLoader worker processes without copying pixels."""

@@ -1,2 +1,2 @@
 """Restoring images with trained models: tiles, TTA views, the fold ensemble, out-of-fold
-predictions."""
+predictions, and an experiment's whole inference run (`infer`)."""

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..config.load import training_changes
 from ..data.layout import held_out_inputs
-from ..data.store import PairStore
+from ..data.store import PairStore, check_trained_folds
 from ..models.checkpoint import load_checkpoint, model_from_checkpoint
 from ..runs.experiment import Experiment
 from ..scoring.evaluation import evaluate
@@ -29,6 +29,11 @@ from ..util.files import atomic_dir
 from ..util.images import read_rgb, write_png
 from ..util.progress import progress
 from .tiling import TiledPredictor
+
+SCORED_REMEDY = (
+    ": scoring it there would score images it trained on; use the settings it was trained "
+    "with, or train it again"
+)
 
 
 def fold_models(
@@ -54,13 +59,8 @@ def fold_models(
                 f"{path}: trained for scale {state.get('scale', 1)}, "
                 f"but task.scale={cfg.task.scale}"
             )
-        if store is not None and state.get("folds") != store.fold_map():
-            raise UserError(
-                f"{path}: experiment '{cfg.experiment}' was trained on other folds than store "
-                f"{store.root} holds (the data or prepare.* changed since): scoring it there "
-                "would score images it trained on; use the settings it was trained with, or "
-                "train it again"
-            )
+        if store is not None:
+            check_trained_folds(store, state.get("folds"), path, cfg.experiment, SCORED_REMEDY)
         trained_as[fold] = OmegaConf.to_container(OmegaConf.create(state.get("config", "")))
         models[fold] = model_from_checkpoint(path, state).to(device)
     first = folds[0]

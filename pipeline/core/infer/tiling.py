@@ -25,6 +25,7 @@ from torch import nn
 
 from ..models.page import page_context
 from ..util.errors import NonFiniteError
+from ..util.images import to_uint8
 from .tta import unview, view
 
 
@@ -67,10 +68,6 @@ def window_sum(starts: list[int], size: int, overlap: int, length: int, lo: int,
             win = edge_window(size, overlap, start == 0, start + size == length)
             total[a - lo : b - lo] += win[a - start : b - start]
     return total
-
-
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
 def _non_finite(x: torch.Tensor) -> str:
@@ -130,7 +127,7 @@ class TiledPredictor:
         this image, computed once from the whole image so every tile gets the same one; None
         for the others. Views need no context of their own: a page's colour and tone do not
         turn."""
-        rgb = image if image.dtype == np.uint8 else to_uint8(image * 255.0)
+        rgb = image if image.dtype == np.uint8 else to_uint8(image, 255.0)
         return [page_context(model, rgb, self.device) for model in self.models]
 
     def _predict_tiles(

@@ -1,1 +1,2 @@
-"""runs/<experiment>/: every file an experiment writes, and its record in Weights & Biases."""
+"""runs/<experiment>/: every file an experiment writes, the locks on its folds, the local
+leaderboard beside it, and its record in Weights & Biases."""

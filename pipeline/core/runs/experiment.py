@@ -2,7 +2,7 @@
 
   config.yaml        the resolved config the folds were trained with
   fold<k>/           last.pt, best.pt, final.pt, metrics.csv (one row per epoch), done.json
-  .lock-fold<k>      held while a stage works on fold k (pid, host, stage)
+  .lock-fold<k>      held while a stage works on fold k (pid, host, stage; locks.py)
   pred/test/         the restored test images; pred/oof/ each fold's held-out training images
   cv.json            the CV summary; oof_scores.csv one row per out-of-fold image
   plots/             curves.png, errors.png, worst.png
@@ -17,12 +17,8 @@ import contextlib
 import csv
 import io
 import json
-import os
 import shutil
-import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..util.errors import UserError
 from ..util.files import write_error, write_text
 from ..util.images import read_rgb
+from . import locks
 
 OOF_FLOATS = ("abs_err", "identity_err", "mean_y_pred", "mean_y_true", "y_mae", "psnr")
 
@@ -141,55 +138,15 @@ class Experiment:
 
     @property
     def leaderboard_path(self) -> Path:
-        return self.runs / "leaderboard.csv"
+        return leaderboard_path(self.runs)
 
     def lock_path(self, fold: int) -> Path:
         return self.root / f".lock-fold{fold}"
 
-    @contextlib.contextmanager
-    def locked(self, folds: list[int], stage: str) -> Iterator[None]:
-        """Hold the locks of `folds` for the block: a second stage that needs any of them
-        stops with an error naming the holder (folds trained by separate jobs, one fold each,
-        do not clash). A lock left by a process that is gone is taken over, with a line."""
-        taken: list[Path] = []
-        try:
-            for fold in folds:
-                taken.append(self._lock(fold, stage))
-            yield
-        finally:
-            for path in taken:
-                path.unlink(missing_ok=True)
-
-    def _lock(self, fold: int, stage: str) -> Path:
-        path = self.lock_path(fold)
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "stage": stage}
-        me["since"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise write_error(self.root, e) from None
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = _read_lock(path)
-                if holder is not None and _alive(holder):
-                    raise UserError(
-                        f"{self.root}: fold {fold} is in use by {holder.get('stage', '?')} "
-                        f"(pid {holder.get('pid')} on {holder.get('host')}, since "
-                        f"{holder.get('since', '?')}); wait for it to end, or remove {path} "
-                        "if that process is gone"
-                    ) from None
-                who = f"pid {holder.get('pid')}" if holder else "an unreadable lock"
-                print(f"{stage}: taking over {path} from {who}, which is no longer running")
-                path.unlink(missing_ok=True)
-                continue
-            except OSError as e:
-                raise write_error(path, e) from None
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
-            return path
-        raise UserError(f"{path}: another process took this lock at the same moment; try again")
+    def locked(self, folds: list[int], stage: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the locks of `folds` for the block (core/runs/locks.py): a second stage that
+        needs any of them stops with an error naming the holder."""
+        return locks.holding(self.root, {fold: self.lock_path(fold) for fold in folds}, stage)
 
     # -- config --------------------------------------------------------------------------
     def write_config(self, yaml_text: str) -> None:
@@ -302,33 +259,6 @@ class Experiment:
         write_csv(self.leaderboard_path, rows, LEADERBOARD_COLUMNS)
 
 
-def _read_lock(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(holder: dict[str, Any]) -> bool:
-    """Whether the process that holds a lock is still running. One on another machine cannot
-    be checked from here, so it counts as running."""
-    if holder.get("host") != socket.gethostname():
-        return True
-    pid = holder.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is gone too
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _fmt(v: float) -> str:
     return repr(float(v)) if np.isfinite(v) else str(v)
 
@@ -341,6 +271,11 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
             {k: float(v) if k != "epoch" and k != "step" else int(v) for k, v in r.items()}
             for r in csv.DictReader(f)
         ]
+
+
+def leaderboard_path(runs: str | Path) -> Path:
+    """The local leaderboard of the experiments under `runs`, one row each."""
+    return Path(runs) / "leaderboard.csv"
 
 
 def read_leaderboard(path: Path) -> list[dict[str, str]]:

@@ -6,15 +6,31 @@ the weights are never chosen on the images that score them."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from omegaconf import DictConfig
 from scipy import sparse
 from scipy.optimize import linprog
 
-from ..runs.experiment import Experiment
+from ..config.load import to_yaml
+from ..data.layout import data_path
+from ..runs.experiment import Experiment, submission_targets
+from ..task.submission import (
+    check_same_ids,
+    clamp_values,
+    format_csv,
+    leaderboard_score,
+    read_submission,
+)
 from ..task.task import Task
 from ..util.errors import UserError
+from ..util.files import write_text
+from ..util.images import list_images
+from .evaluation import cv_line, cv_summary, ladder_line, leaderboard_row
+from .held_out import saved_mean_y
 
 
 def fit_weights(predictions: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -86,3 +102,83 @@ def nested_blend(oof: dict[str, Any]) -> dict[str, Any]:
         fold_weights[fold] = w.tolist()
         blended[mine] = pred[mine] @ w
     return {"blended": blended, "fold_weights": fold_weights, "weights": fit_weights(pred, truth)}
+
+
+def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], None]) -> None:
+    """What `blend` does: the experiments `names` blended out of fold and on the test images,
+    the blend written as experiment cfg.experiment (cv.json, oof_scores.csv, the submission,
+    a leaderboard row); `say` gets each line to print."""
+    task = Task.of(cfg)
+    if not task.is_competition:
+        raise UserError("task.kind: blending fits the leaderboard's mean-Y metric (descan)")
+    start = time.perf_counter()
+    runs = [Experiment(cfg.runs, name) for name in names]
+    for run in runs:
+        if run.read_cv() is None:
+            raise UserError(f"{run.cv_path}: not found; run `python -m pipeline.infer` for it")
+    oof = out_of_fold(runs)
+    fit = nested_blend(oof)
+    rows = _blended_rows(oof, fit["blended"])
+    cv = {
+        "experiment": cfg.experiment,
+        **cv_summary(rows, task),
+        "blend": {
+            "experiments": names,
+            "weights": fit["weights"].tolist(),
+            "fold_weights": fit["fold_weights"],
+        },
+    }
+    ladder = runs[0].read_cv().get("ladder")  # the experiments share one store, so one ladder
+    if ladder:
+        cv["ladder"] = ladder
+    blend = Experiment.of(cfg)
+    blend.write_config(to_yaml(cfg))
+    blend.write_cv(cv)
+    blend.write_oof(rows, list(rows[0]))
+    values = _test_values(runs, fit["weights"])
+    targets = submission_targets(cfg)
+    for target in targets:
+        write_text(target, format_csv(values))
+    weights = "  ".join(f"{n} {w:.3f}" for n, w in zip(names, fit["weights"], strict=True))
+    say(f"blend: weights fitted on all out-of-fold images: {weights}")
+    say(cv_line(cv, task, ", each fold blended with weights fitted on the others"))
+    for run in runs:
+        say(f"  {run.name}: CV {run.read_cv()['cv']:.4f}")
+    if ladder:
+        say(ladder_line(cv))
+    say(f"blend: {len(values)} rows -> {', '.join(map(str, targets))}")
+    truth_csv = data_path(cfg, "test_truth")
+    if truth_csv.is_file():
+        score = leaderboard_score(values, read_submission(truth_csv, extra_columns=True))
+        say(f"{cfg.experiment}: test {score:.4f} ({targets[0]} against {truth_csv})")
+    model = "blend of " + "+".join(names)
+    blend.record_leaderboard(leaderboard_row(cv, model, time.perf_counter() - start))
+
+
+def _blended_rows(oof: dict[str, Any], blended: np.ndarray) -> list[dict[str, Any]]:
+    """The blend's out-of-fold rows, one per image, as oof_scores.csv holds them."""
+    truth, identity = oof["truth"], oof["identity"]
+    return [
+        {
+            "stem": stem,
+            "title": oof["titles"][i],
+            "fold": int(oof["folds"][i]),
+            "abs_err": float(abs(blended[i] - truth[i])),
+            "identity_err": float(identity[i]),
+            "mean_y_pred": float(blended[i]),
+            "mean_y_true": float(truth[i]),
+        }
+        for i, stem in enumerate(oof["stems"])
+    ]
+
+
+def _test_values(runs: list[Experiment], weights: np.ndarray) -> dict[str, float]:
+    """The blended value of each test image: the weighted mean of the experiments' mean Y of
+    their restored test images, exactly as saved."""
+    images = [list_images(run.test_dir, "restored test images") for run in runs]
+    for run, found in zip(runs[1:], images[1:], strict=True):
+        check_same_ids(set(found), set(images[0]), str(run.test_dir), str(runs[0].test_dir))
+    stems = sorted(images[0])
+    means = [saved_mean_y(found, stems, run.name) for run, found in zip(runs, images, strict=True)]
+    values = np.array([[m[s] for m in means] for s in stems]) @ weights  # images x experiments
+    return clamp_values(dict(zip(stems, values, strict=True)))

@@ -10,11 +10,18 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..runs.tracking import git_commit
+from ..task.metrics import PAIR_METRICS
 from ..task.task import Task, finite_mean
+from ..util.errors import UserError, first_names
+from ..util.images import list_images, read_rgb
+from ..util.resize import modcrop
 
 
 @dataclass
@@ -36,18 +43,20 @@ def side_by_side(*images: np.ndarray, max_side: int = 384) -> np.ndarray:
 
 def summarize(rows: list[dict[str, Any]], task: Task) -> dict[str, float]:
     """The mean over images of every metric the task reports: `score` (the leaderboard metric,
-    mean-Y MAE), `identity` (the same for the baseline), `y_mae`, `psnr` and, for the tasks
-    other than descan, `ssim`, `baseline_psnr`, `baseline_ssim` and `gain`. PSNR means skip
-    infinite values (a perfect image)."""
+    mean-Y MAE), `identity` (the same for the baseline), `y_mae` and `psnr` (where the rows have
+    pixels; a blend's rows are mean Y only) and, for the tasks other than descan, `ssim`,
+    `baseline_psnr`, `baseline_ssim` and `gain`. PSNR means skip infinite values (a perfect
+    image)."""
     if not rows:
         raise ValueError("nothing to summarize: no images")
     out = {
         "images": len(rows),
         "score": float(np.mean([r["abs_err"] for r in rows])),
         "identity": float(np.mean([r["identity_err"] for r in rows])),
-        "y_mae": float(np.mean([r["y_mae"] for r in rows])),
-        "psnr": finite_mean([r["psnr"] for r in rows]),
     }
+    if "y_mae" in rows[0]:
+        out["y_mae"] = float(np.mean([r["y_mae"] for r in rows]))
+        out["psnr"] = finite_mean([r["psnr"] for r in rows])
     if task.reports_psnr_ssim:
         out |= {
             "ssim": float(np.mean([r["ssim"] for r in rows])),
@@ -158,12 +167,13 @@ def fold_line(fold: dict[str, Any], task: Task) -> str:
     return f"fold {fold['fold']}: {task.kind} {task.metrics_line(fold)}  ({fold['images']} images)"
 
 
-def cv_line(cv: dict[str, Any], task: Task) -> str:
-    """The CV as `infer` prints it: over all out-of-fold images, the folds' spread beside."""
+def cv_line(cv: dict[str, Any], task: Task, how: str = "") -> str:
+    """The CV as `infer` and `blend` print it: over all out-of-fold images (`how` says how they
+    were predicted, when it needs saying), the folds' spread beside."""
     folds = f"folds {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f}"
     if task.is_competition:
         return (
-            f"CV score (leaderboard metric over {cv['images']} out-of-fold images): "
+            f"CV score (leaderboard metric over {cv['images']} out-of-fold images{how}): "
             f"{cv['cv']:.4f}   {folds}   identity (scans unchanged): {cv['identity']:.4f}"
         )
     return (
@@ -172,20 +182,76 @@ def cv_line(cv: dict[str, Any], task: Task) -> str:
     )
 
 
+def best_rung(ladder: dict[str, float]) -> str:
+    """The rung of the baseline ladder with the lowest CV (the leaderboard metric's error)."""
+    return min(ladder, key=ladder.__getitem__)
+
+
 def ladder_line(cv: dict[str, Any]) -> str:
     """The baseline ladder beside the CV: each rung's CV on the same folds, and where the
     experiment stands among them."""
     ladder = cv["ladder"]
     rungs = "  ".join(f"{rung} {value:.4f}" for rung, value in ladder.items())
-    best = min(ladder, key=ladder.get)
+    best = best_rung(ladder)
     ratio = cv["cv"] / ladder[best] if ladder[best] > 0 else float("inf")
     verdict = "beats every rung" if cv["cv"] < ladder[best] else f"does not beat {best}"
     return f"ladder (same folds): {rungs}   the experiment {verdict} ({ratio:.2f} x {best})"
 
 
-def ladder_columns(cv: dict[str, Any]) -> dict[str, str]:
-    """The leaderboard's ladder columns: the best rung's name and CV (empty without one)."""
-    if "ladder" not in cv:
-        return {}
-    best = min(cv["ladder"], key=cv["ladder"].get)
-    return {"best_baseline": f"{best} {cv['ladder'][best]:.4f}"}
+def leaderboard_row(
+    cv: dict[str, Any], model: str, seconds: float, params: int | None = None
+) -> dict[str, Any]:
+    """An experiment's row on the local leaderboard, from its CV summary (`cv_summary`, as in
+    cv.json): the task's metric over all out-of-fold images, the folds' spread, the baseline's
+    value and the ladder's best rung, the pixel metrics where the CV has them; the model, its
+    parameter count (a blend has none), the seconds it took, the commit and the time."""
+    row = {
+        "task": cv["task"],
+        "model": model,
+        "params": "" if params is None else params,
+        "folds": len(cv["folds"]),
+        "images": cv["images"],
+        "cv": f"{cv['cv']:.6f}",
+        "fold_std": f"{cv['fold_std']:.6f}",
+        "baseline": f"{cv['baseline']:.6f}",
+        "wall_s": f"{seconds:.0f}",
+        "commit": git_commit(),
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+    }
+    if "ladder" in cv:
+        best = best_rung(cv["ladder"])
+        row["best_baseline"] = f"{best} {cv['ladder'][best]:.4f}"
+    if "y_mae" in cv:
+        row |= {"y_mae": f"{cv['y_mae']:.4f}", "psnr": f"{cv['psnr']:.3f}"}
+    return row
+
+
+def score_folders(
+    pred_dir: str | Path, gt_dir: str | Path, metric: str, crop_border: int, scale: int = 1
+) -> dict[str, float]:
+    """The metric of each prediction against its ground truth, by file stem, in stem order."""
+    fn = PAIR_METRICS[metric]
+    preds = list_images(pred_dir, "predictions")
+    truths = list_images(gt_dir, "ground-truth images")
+    if unmatched := preds.keys() - truths.keys():
+        raise UserError(f"{gt_dir}: no ground truth for prediction(s) {first_names(unmatched)}")
+    if unmatched := truths.keys() - preds.keys():
+        raise UserError(f"{pred_dir}: no prediction for ground truth {first_names(unmatched)}")
+    values = {}
+    for stem in sorted(preds):
+        pred = read_rgb(preds[stem])
+        truth = modcrop(read_rgb(truths[stem]), scale)
+        if pred.shape != truth.shape:
+            if scale > 1:
+                hint = f" after cropping to a multiple of {scale} (expected the same size)"
+            else:
+                hint = " (expected the same size; for super-resolution give --scale)"
+            raise UserError(
+                f"{preds[stem]}: prediction is {pred.shape[1]}x{pred.shape[0]} but ground truth "
+                f"{truths[stem].name} is {truth.shape[1]}x{truth.shape[0]}{hint}"
+            )
+        try:
+            values[stem] = fn(pred, truth, crop_border)
+        except ValueError as e:  # an image too small for the crop border or the SSIM window
+            raise UserError(f"{preds[stem]}: {e}") from None
+    return values

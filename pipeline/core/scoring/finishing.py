@@ -18,12 +18,9 @@ from typing import Any
 import numpy as np
 
 from ..task.metrics import mean_y
+from ..util.images import to_uint8
 
 WEIGHTS = np.linspace(0.0, 1.0, 101)
-
-
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
 def _dither(shape: tuple[int, ...]) -> np.ndarray:

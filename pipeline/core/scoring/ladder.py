@@ -18,21 +18,34 @@ model is; for the test scans, on all training images.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from omegaconf import DictConfig
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..data.layout import data_path, held_out_inputs, open_store
 from ..data.store import PairStore
+from ..runs.experiment import Experiment
 from ..task.metrics import mean_y
+from ..task.submission import (
+    check_values,
+    clamp_values,
+    format_csv,
+    leaderboard_score,
+    read_submission,
+)
+from ..task.task import Task
+from ..util.errors import UserError
 from ..util.files import write_text
-from ..util.images import read_rgb
+from ..util.images import read_rgb, to_uint8
 
 RUNGS = ("identity", "colormap", "regressor")
 ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -74,8 +87,7 @@ class ColourMap:
         return self
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
-        out = (_design(rgb) @ self.weights).reshape(rgb.shape) * 255.0
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        return to_uint8((_design(rgb) @ self.weights).reshape(rgb.shape), 255.0)
 
 
 def scan_features(rgb: np.ndarray) -> np.ndarray:
@@ -186,5 +198,29 @@ def predict_held_out(store: PairStore, scans: dict[str, Path]) -> dict[str, dict
     return {rung: dict(zip(stems, values, strict=True)) for rung, values in predicted.items()}
 
 
-def best_rung(cv: dict[str, float]) -> str:
-    return min(cv, key=lambda rung: cv[rung])
+def score_baselines(cfg: DictConfig, say: Callable[[str], None]) -> None:
+    """What `baselines` does: the ladder of the config's store (computed once, kept beside
+    it), each rung's submission for the test scans (fitted on all training pairs), scored
+    against data.test_truth when that exists; `say` gets each line to print."""
+    if not Task.of(cfg).is_competition:
+        raise UserError(
+            f"task.kind: the ladder is the descanning competition's; {cfg.task.kind} reports "
+            "its own baseline beside every score"
+        )
+    store = open_store(cfg)
+    ladder = ladder_of(store)
+    predicted = predict_held_out(store, held_out_inputs(cfg))
+    truth_csv = data_path(cfg, "test_truth")
+    truth = read_submission(truth_csv, extra_columns=True) if truth_csv.is_file() else None
+    run = Experiment.of(cfg)
+    n_test = len(predicted["identity"])
+    say(f"baselines: {len(ladder['truth'])} training images out of fold, {n_test} test scans")
+    for rung in RUNGS:
+        values = clamp_values(predicted[rung])
+        check_values(values, rung)
+        target = run.baseline_submission(cfg.submissions, rung)
+        write_text(target, format_csv(values))
+        test = ""
+        if truth is not None:
+            test = f"   test {leaderboard_score(values, truth, str(target), str(truth_csv)):.4f}"
+        say(f"  {rung:<10} CV {ladder['cv'][rung]:.4f}{test}   -> {target}")

@@ -14,6 +14,8 @@ from statistics import NormalDist
 import cv2
 import numpy as np
 
+from ..util.images import to_uint8
+
 # Plates are in C, M, Y, K order throughout. Screen angles in degrees, as on an offset press.
 SCREEN_ANGLES = (15.0, 75.0, 0.0, 45.0)
 # Reflectance (RGB) of each solid ink on white paper.
@@ -87,11 +89,7 @@ def _separation_tables() -> tuple[np.ndarray, np.ndarray]:
     k = grey * ramp * ramp * (3.0 - 2.0 * ramp)  # smoothstep
     own = 1.0 - np.arange(256, dtype=np.float64)[:, None] / 255.0
     rest = (own - k[None, :]) / np.maximum(1.0 - k[None, :], 1e-6)
-
-    def to_u8(a: np.ndarray) -> np.ndarray:
-        return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-    return to_u8(k), to_u8(rest).ravel()
+    return to_uint8(k, 255.0), to_uint8(rest, 255.0).ravel()
 
 
 def cmyk_plates(clean: np.ndarray) -> list[np.ndarray]:
@@ -448,11 +446,6 @@ def sensor_noise(image: np.ndarray, rng: np.random.Generator, sigma: float) -> n
     noisy *= sigma
     noisy += image
     return noisy
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """[0, 1] floats to uint8, rounded to nearest and saturated."""
-    return cv2.convertScaleAbs(np.maximum(image, 0.0), alpha=255.0)
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:

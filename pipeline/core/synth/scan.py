@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..util.images import to_uint8
 from . import ops
 from .params import ScanParams
 
@@ -48,5 +49,5 @@ def simulate_scan(
     )
     image = ops.scanner_lines(image, r["lines"], p.scanner_lines, p.banding)
     image = ops.sensor_noise(image, r["noise"], p.noise)
-    scan = ops.to_uint8(image)
+    scan = to_uint8(image, 255.0)
     return ops.jpeg(scan, p.jpeg_quality) if p.jpeg_quality is not None else scan

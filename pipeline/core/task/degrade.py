@@ -7,11 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..util.images import to_uint8
 from ..util.resize import imresize_uint8
-
-
-def _to_uint8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
 def _noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -40,13 +37,13 @@ def blur(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     else:
         kernel = motion_kernel(int(rng.integers(2, 7)) * 2 + 1, float(rng.uniform(0, 180)))
         x = cv2.filter2D(x, -1, kernel, borderType=cv2.BORDER_REFLECT)
-    return _to_uint8(_noise(x, rng.uniform(1, 3) / 255.0, rng))
+    return to_uint8(_noise(x, rng.uniform(1, 3) / 255.0, rng), 255.0)
 
 
 def noise(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Additive white Gaussian noise, sigma 10-25 of 255 (the DnCNN benchmark's range)."""
     x = clean.astype(np.float64) / 255.0
-    return _to_uint8(_noise(x, rng.uniform(10, 25) / 255.0, rng))
+    return to_uint8(_noise(x, rng.uniform(10, 25) / 255.0, rng), 255.0)
 
 
 def glare(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -66,7 +63,7 @@ def glare(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     bright = np.clip(x - 0.75, 0, None)
     bloom = cv2.GaussianBlur(bright, (0, 0), float(rng.uniform(4, 10))) * rng.uniform(1, 2.5)
     x = x * (1 - 0.5 * strength * halo) + strength * halo * tint + bloom
-    return _to_uint8(_noise(x, rng.uniform(0.5, 2) / 255.0, rng))
+    return to_uint8(_noise(x, rng.uniform(0.5, 2) / 255.0, rng), 255.0)
 
 
 def downscale(clean: np.ndarray, scale: int) -> np.ndarray:

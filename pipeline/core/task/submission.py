@@ -7,7 +7,7 @@ import io
 import math
 from pathlib import Path
 
-from ..util.errors import UserError
+from ..util.errors import UserError, first_names
 
 ID_COLUMN = "Image File"
 VALUE_COLUMN = "Y Channel Value"
@@ -28,6 +28,12 @@ def check_values(values: dict[str, float], where: str) -> None:
     for image_id, v in values.items():
         if not math.isfinite(v) or not 0.0 <= v <= 255.0:
             raise UserError(f"{where}: value for '{image_id}' is {v}, outside [0, 255]")
+
+
+def clamp_values(values: dict[str, float]) -> dict[str, float]:
+    """Each value held to [0, 255], the range of a mean Y: a regressor's or a blend's estimate
+    may step outside it, which `check_values` (and the leaderboard) would refuse."""
+    return {image_id: float(min(max(v, 0.0), 255.0)) for image_id, v in values.items()}
 
 
 def read_submission(path: str | Path, extra_columns: bool = False) -> dict[str, float]:
@@ -74,20 +80,16 @@ def read_submission(path: str | Path, extra_columns: bool = False) -> dict[str, 
     return values
 
 
-def _preview(ids: set[str]) -> str:
-    shown = sorted(ids)[:5]
-    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
-    return ", ".join(f"'{i}'" for i in shown) + more
-
-
 def check_same_ids(got: set[str], expected: set[str], got_name: str, expected_name: str) -> None:
     missing, extra = expected - got, got - expected
     if missing:
         raise UserError(
-            f"{got_name}: missing {len(missing)} id(s) of {expected_name}: {_preview(missing)}"
+            f"{got_name}: missing {len(missing)} id(s) of {expected_name}: {first_names(missing)}"
         )
     if extra:
-        raise UserError(f"{got_name}: {len(extra)} id(s) not in {expected_name}: {_preview(extra)}")
+        raise UserError(
+            f"{got_name}: {len(extra)} id(s) not in {expected_name}: {first_names(extra)}"
+        )
 
 
 def leaderboard_score(
@@ -99,3 +101,11 @@ def leaderboard_score(
     """Mean absolute error between submitted and true values, rows matched by id."""
     check_same_ids(set(submission), set(truth), submission_name, truth_name)
     return math.fsum(abs(submission[i] - truth[i]) for i in truth) / len(truth)
+
+
+def score_files(submission_csv: str | Path, truth_csv: str | Path) -> float:
+    """The leaderboard metric of a submission CSV against a truth CSV (which may carry more
+    columns), rows matched by id."""
+    submission = read_submission(submission_csv)
+    truth = read_submission(truth_csv, extra_columns=True)
+    return leaderboard_score(submission, truth, str(submission_csv), str(truth_csv))

@@ -90,6 +90,13 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return height, width
 
 
+def to_uint8(x: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """`x * scale` as an image is saved: rounded to the nearest integer (ties to even) and
+    saturated to 0..255, as uint8 (scale 255 for [0, 1] floats)."""
+    rounded = np.rint(x * scale if scale != 1.0 else x)
+    return np.clip(rounded, 0, 255, out=rounded).astype(np.uint8)
+
+
 def encode_png(rgb: np.ndarray) -> bytes:
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected HxWx3 uint8, got {rgb.shape} {rgb.dtype}")

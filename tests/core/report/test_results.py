@@ -15,9 +15,9 @@ from pipeline import export, infer, leaderboard, prepare, report, train
 from pipeline.core.config.load import MISSING, config_diff, load_config, to_yaml
 from pipeline.core.report.plots import worst_size
 from pipeline.core.runs.experiment import Experiment
+from pipeline.core.runs.leaderboard import diff_report
 from pipeline.core.scoring.evaluation import title_table
 from pipeline.core.util.errors import UserError
-from pipeline.leaderboard import diff_report
 from tests.conftest import make_dataset, run_cli
 from tests.wandb_offline import offline_runs
 
@@ -279,18 +279,3 @@ def test_diff_without_cv_says_so(experiment):
 def test_new_config_keys_are_checked(override: str, fragment: str):
     with pytest.raises(UserError, match=fragment):
         load_config(None, [override])
-
-
-def test_the_leaderboard_table_puts_every_value_under_its_header():
-    rows = [
-        {"experiment": "a-long-name", "cv": "2.5", "model": "pagenet"},
-        {"experiment": "b", "cv": "12.25", "model": "resunet"},
-    ]
-    lines = leaderboard.format_table(rows, ["experiment", "cv", "model"]).splitlines()
-    starts = [lines[0].index(h) for h in ("experiment", "cv", "model")]
-    assert starts == [0, 12, 18]
-    for line, row in zip(lines[1:], rows, strict=True):
-        assert [
-            line.index(row[c], s)
-            for c, s in zip(("experiment", "cv", "model"), starts, strict=True)
-        ] == starts

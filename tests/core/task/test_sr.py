@@ -17,11 +17,11 @@ from pipeline.core.data.augment import Augmenter
 from pipeline.core.data.dataset import PatchDataset
 from pipeline.core.data.store import PairStore
 from pipeline.core.models.factory import BicubicInput, BicubicSkip, build_checked_model
+from pipeline.core.scoring.evaluation import score_folders
 from pipeline.core.task.metrics import psnr_y, shave, ssim, ssim_y, y_bt601
 from pipeline.core.util.errors import UserError
 from pipeline.core.util.images import list_images, read_rgb
 from pipeline.core.util.resize import contributions, imresize, imresize_uint8, modcrop
-from pipeline.evaluate import evaluate
 from pipeline.evaluate import main as evaluate_main
 from pipeline.upscale import main as upscale_main
 from pipeline.upscale import output_stem, upscale_folder
@@ -132,7 +132,7 @@ def test_downscaling_set5_reproduces_its_matlab_low_resolution_images(scale: int
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_set5_bicubic_baseline_matches_the_published_y_psnr(scale: int, tmp_path: Path):
     assert upscale_folder(SET5 / "LR_bicubic" / f"X{scale}", tmp_path, scale) == 5
-    values = evaluate(tmp_path, SET5 / "HR", "psnr_y", crop_border=scale, scale=scale)
+    values = score_folders(tmp_path, SET5 / "HR", "psnr_y", crop_border=scale, scale=scale)
     assert sorted(values) == ["baby", "bird", "butterfly", "head", "woman"]
     assert np.mean(list(values.values())) == pytest.approx(PUBLISHED_Y_PSNR[scale], abs=0.02)
 
@@ -148,7 +148,7 @@ def test_set5_x4_from_the_command_line(tmp_path: Path):
     result = run_cli("pipeline.evaluate", str(out), str(SET5 / "HR"), "--scale", "4")
     assert result.code == 0, result.err
     assert float(result.out.splitlines()[-1]) == pytest.approx(28.42, abs=0.02)
-    ssim_values = evaluate(out, SET5 / "HR", "ssim_y", crop_border=4, scale=4)
+    ssim_values = score_folders(out, SET5 / "HR", "ssim_y", crop_border=4, scale=4)
     assert np.mean(list(ssim_values.values())) == pytest.approx(0.8104, abs=0.001)  # published
 
 
@@ -187,7 +187,7 @@ def test_evaluate_user_errors(tmp_path: Path, case: str, fragment: str):
         save(pred / "c.png", np.zeros((24, 24, 3), np.uint8))
     metric, border = ("ssim_y", 7) if case == "tiny" else ("psnr_y", 0)
     with pytest.raises(UserError, match=re.escape(fragment)):
-        evaluate(pred, gt, metric, border)
+        score_folders(pred, gt, metric, border)
 
 
 def test_evaluate_size_mismatch_is_a_one_line_error(tmp_path: Path):
@@ -198,7 +198,7 @@ def test_evaluate_size_mismatch_is_a_one_line_error(tmp_path: Path):
         "--scale",
     )
     with pytest.raises(UserError, match="after cropping to a multiple of 3"):
-        evaluate(pred, gt, "psnr_y", 3, scale=3)  # 48 stays 48, still not 24
+        score_folders(pred, gt, "psnr_y", 3, scale=3)  # 48 stays 48, still not 24
 
 
 def test_upscale_user_errors_leave_nothing_behind(tmp_path: Path, capsys):
