@@ -314,7 +314,8 @@ def test_the_demo_output_is_what_infer_prints():
 
 
 def test_the_demo_test_score_is_what_score_prints(tmp_path, monkeypatch):
-    from pipeline import score
+    from pipeline.core.config.load import load_config
+    from pipeline.core.scoring.held_out import experiment_report
 
     line = block_starting(README, "CV score")[2]
     match = re.fullmatch(r"demo: test (\S+) \((\S+) against (\S+), (\d+) images\)", line)
@@ -330,7 +331,7 @@ def test_the_demo_test_score_is_what_score_prints(tmp_path, monkeypatch):
             )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        score.report(None, [])
+        experiment_report(load_config(None, []), print)
     assert line in out.getvalue().splitlines()
 
 
