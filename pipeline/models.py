@@ -39,8 +39,10 @@ def summary() -> list[dict]:
     rows = []
     for name in list_models():
         model = build_model(name)
-        # Each architecture's module docstring is its one-line summary.
-        about = inspect.getdoc(inspect.getmodule(type(model))) or ""
+        # Each architecture's module docstring opens with its summary: the first paragraph,
+        # on one line.
+        doc = inspect.getdoc(inspect.getmodule(type(model))) or ""
+        about = " ".join(doc.split("\n\n")[0].split())
         rows.append(
             {
                 "name": name,

@@ -11,6 +11,8 @@ import yaml
 
 from pipeline import sweep
 from pipeline.core.config.load import REPO_ROOT, load_config
+from pipeline.core.models import count_params
+from pipeline.core.models.factory import build_checked_model
 from tests.conftest import make_dataset
 from tests.wandb_offline import offline_runs
 
@@ -36,6 +38,11 @@ def test_sweep_yaml_runs_a_trial_with_config_keys():
         for part in key.split("."):
             node = node[part]
         assert node == _sample(param), key
+    # and a trial with every parameter set builds the config's model (model.args are its
+    # constructor's arguments: a key another model takes fails here)
+    trial = [f"{key}={_sample(param)}" for key, param in spec["parameters"].items()]
+    model, params = build_checked_model(load_config(REPO_ROOT / config, trial))
+    assert params == count_params(model) > 0
 
 
 def test_a_trial_trains_every_fold_and_reports_the_cv(tmp_path, monkeypatch, capsys):

@@ -74,4 +74,8 @@ def run(main: Callable[[], int | None]) -> NoReturn:
         close_all()
         print("error: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:
+        # the reader went away (`python -m pipeline.models | head`): nothing left to say to it
+        sys.stderr.close()
+        os._exit(0)
     sys.exit(code)

@@ -1,7 +1,7 @@
 """Experiment configuration: typed defaults, one YAML per experiment, `key=value` overrides.
 
 The schema, every key a YAML file or an override may set with its type and default, is the
-dataclasses of config_schema.py. A key that is not there, or a value of the wrong type, is a
+dataclasses of schema.py. A key that is not there, or a value of the wrong type, is a
 user error.
 """
 

@@ -1,6 +1,6 @@
 """The configuration schema: every key a YAML file or an override may set, its type and its
 default, as dataclasses (OmegaConf's structured config). Loading, overrides and validation
-are in config.py.
+are in load.py.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class TrainConfig:
     patience: int = 0
     # The weights each fold contributes: final (the last epoch's, or its EMA: nothing is chosen
     # on the held-out images, so the CV is honest) | best (the epoch with the best monitor on
-    # the held-out images: its CV is optimistic; see the README's "Which CV to trust")
+    # the held-out images: its CV is optimistic; see docs/studies.md, "Which CV to trust")
     select: str = "final"
     # Minutes of training per fold; 0: train.epochs. With a budget the number of epochs is
     # what fits (estimated from timed steps before training), at most train.epochs, so the

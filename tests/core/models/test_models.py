@@ -199,3 +199,14 @@ def test_cli_json_lists_every_model_with_its_parameters():
         "rdn": 2,
         "srresnet": 4,
     }
+
+
+def test_cli_table_gives_each_model_one_line_with_its_summary():
+    result = run_cli("pipeline.models")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["name", "kind", "params", "scale", "bicubic", "about"]
+    assert [line.split()[0] for line in lines[1:]] == NAMES  # one line per model, nothing else
+    pagenet = next(line for line in lines if line.startswith("pagenet "))
+    # the docstring's first paragraph, joined: not its first line cut mid-sentence
+    assert pagenet.endswith("with an optional light local network on top.")
