@@ -5,27 +5,16 @@ that trace a submission to the fold checkpoints and the config that made it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
 from ..config.load import to_dict
 from ..runs.experiment import Experiment, load_triplets
-from ..runs.tracking import Tracker, artifact_name, artifact_of
+from ..runs.tracking import Tracker, artifact_name, artifact_of, fold_model
 from ..scoring.evaluation import side_by_side, worst_first
 from .plots import write_plots
 
 TRIPLET_COLUMN = "scan | prediction | clean"
-
-
-def fold_model(cfg: DictConfig, fold: int) -> tuple[str, list[Path], dict[str, Any]]:
-    """A fold's model artifact: its name, files (the weights it contributes, done.json) and
-    metadata."""
-    run = Experiment.of(cfg)
-    done = run.read_done(fold) or {}
-    files = [run.weights(fold, cfg.train.select), run.done_path(fold)]
-    meta = {"experiment": cfg.experiment, "fold": fold, "model": cfg.model.name, **done}
-    return artifact_name(cfg.experiment, f"fold{fold}"), files, meta
 
 
 def oof_files(cfg: DictConfig) -> list[Path]:

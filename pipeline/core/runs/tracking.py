@@ -22,6 +22,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from ..config.load import REPO_ROOT, to_dict
+from .experiment import Experiment
 
 
 def wandb_mode(cfg: DictConfig) -> str:
@@ -152,3 +153,13 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def fold_model(cfg: DictConfig, fold: int) -> tuple[str, list[Path], dict[str, Any]]:
+    """A fold's model artifact: its name, files (the weights it contributes, done.json) and
+    metadata."""
+    run = Experiment.of(cfg)
+    done = run.read_done(fold) or {}
+    files = [run.weights(fold, cfg.train.select), run.done_path(fold)]
+    meta = {"experiment": cfg.experiment, "fold": fold, "model": cfg.model.name, **done}
+    return artifact_name(cfg.experiment, f"fold{fold}"), files, meta

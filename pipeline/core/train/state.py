@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..config.load import to_yaml
+from ..data.store import check_trained_folds
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..models.factory import model_args
 from ..util import distributed
@@ -91,12 +92,13 @@ class FoldState:
     def check_store(self, meta: dict[str, Any], path: Any) -> None:
         """Refuse a checkpoint trained on other folds than this store's: its held-out images
         would include images it trained on."""
-        if meta.get("folds") != self.store.fold_map():
-            raise UserError(
-                f"{path}: experiment '{self.cfg.experiment}' was trained on other folds than "
-                f"store {self.store.root} holds (the data or prepare.* changed since); use the "
-                "settings it was trained with, or train.overwrite=true to train it anew"
-            )
+        check_trained_folds(
+            self.store,
+            meta.get("folds"),
+            path,
+            self.cfg.experiment,
+            "; use the settings it was trained with, or train.overwrite=true to train it anew",
+        )
 
     def resume(self) -> None:
         """Continue from last.pt: the same step of the same epoch, every state restored."""
