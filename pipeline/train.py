@@ -16,7 +16,9 @@ metric. Writes runs/<experiment>/fold<k>/{last.pt,best.pt,final.pt,metrics.csv,d
   train.fold=all|K     which folds (default all)
   train.select         final (default): each fold contributes its last epoch's weights, so
                        nothing is chosen on the held-out images and the CV is honest; best:
-                       the epoch with the best train.monitor on them (an optimistic CV)
+                       the epoch with the best train.monitor on them (an optimistic CV);
+                       inner: the best epoch on titles split off the fold's training images
+                       (not trained on), so the held-out fold stays unseen and the CV honest
   train.time_budget=M  minutes per fold: the epochs that fit (estimated from timed steps
                        before training), at most train.epochs
   model.max_params=N   parameter budget, checked before training (default 10,000,000)

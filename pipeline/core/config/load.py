@@ -165,13 +165,15 @@ def validate(cfg: DictConfig) -> None:
     _check(t.grad_clip >= 0, "train.grad_clip", f"must be >= 0, got {t.grad_clip}")
     _check(t.patience >= 0, "train.patience", f"must be >= 0, got {t.patience}")
     _check(
-        t.select in ("final", "best"), "train.select", f"expected final or best, got '{t.select}'"
+        t.select in ("final", "best", "inner"),
+        "train.select",
+        f"expected final, best or inner, got '{t.select}'",
     )
     _check(
-        t.patience == 0 or t.select == "best",
+        t.patience == 0 or t.select in ("best", "inner"),
         "train.patience",
-        "early stopping picks the epoch on the held-out images; it needs train.select=best "
-        "(whose CV is then optimistic), or train.patience=0",
+        "early stopping picks the epoch on validation images; it needs train.select=inner "
+        "(an inner split of the training titles) or best (optimistic CV), or train.patience=0",
     )
     _check(t.time_budget >= 0, "train.time_budget", f"must be >= 0 minutes, got {t.time_budget}")
     _check(

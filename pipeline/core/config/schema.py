@@ -99,11 +99,15 @@ class TrainConfig:
     # `scale` border crop for sr, RGB otherwise (descan: RGB PSNR, no ssim)
     monitor: str = ""
     # early stopping, epochs without a better validation score; 0: off. It stops on the
-    # held-out images, so it needs select=best (and its CV is then optimistic)
+    # validation images, so it needs select=inner (honest) or select=best (optimistic CV)
     patience: int = 0
     # The weights each fold contributes: final (the last epoch's, or its EMA: nothing is chosen
     # on the held-out images, so the CV is honest) | best (the epoch with the best monitor on
-    # the held-out images: its CV is optimistic; see docs/studies.md, "Which CV to trust")
+    # the held-out images: its CV is optimistic; see docs/studies.md, "Which CV to trust") |
+    # inner (the best epoch on an inner validation set: whole titles split off the fold's
+    # training images, seeded, one title group in prepare.folds, not trained on; best.pt,
+    # early stopping and the plateau lr follow it and the held-out fold is never seen during
+    # training, so the CV is honest and the length of training is chosen)
     select: str = "final"
     # Minutes of training per fold; 0: train.epochs. With a budget the number of epochs is
     # what fits (estimated from timed steps before training), at most train.epochs, so the

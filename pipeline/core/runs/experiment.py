@@ -268,7 +268,7 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
         return []
     with open(path, newline="") as f:
         return [
-            {k: float(v) if k != "epoch" and k != "step" else int(v) for k, v in r.items()}
+            {k: int(v) if k in ("epoch", "step", "val_images") else float(v) for k, v in r.items()}
             for r in csv.DictReader(f)
         ]
 

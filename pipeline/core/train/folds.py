@@ -142,7 +142,8 @@ def _train_fold(cfg: DictConfig, trainer: FoldTrainer, argv: list[str], say) -> 
     finally:
         if tracker is not None:
             tracker.finish()
-    line = f"fold {fold}: {done['select']} weights (epoch {done['epoch']}): "
+    on = " on the inner split" if done["validated_on"] == "inner" else ""
+    line = f"fold {fold}: {done['select']} weights (epoch {done['epoch']}){on}: "
     line += f"score {done['score']:.4f} (identity {done['identity']:.4f}), "
     line += f"y_mae {done['y_mae']:.3f}, psnr {done['psnr']:.2f}"
     if done["select"] == "final":

@@ -60,6 +60,7 @@ METRIC_COLUMNS = [
     "val_y_mae",
     "val_psnr",
     "val_identity",
+    "val_images",
     "seconds",
 ]
 # Beside those, for the tasks other than descan: SSIM, the baseline's PSNR (input unchanged,
@@ -76,6 +77,22 @@ def _lr_lambda(total_steps: int):
         return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * done))
 
     return cosine
+
+
+def inner_split(store: PairStore, folds: list[int], seed: int) -> list[int]:
+    """The images of train.select=inner's validation set: whole titles of the training images
+    in `folds`, drawn with `seed`, one title group in the store's number of folds (at least one
+    title, and at least one left to train on). Their patches are not trained on."""
+    indices = store.image_indices(folds)
+    titles = sorted({store.images[i].title for i in indices})
+    if len(titles) < 2:
+        raise UserError(
+            f"train.select=inner: {store.root} has {len(titles)} title(s) to train on in folds "
+            f"{folds}; an inner validation split needs two; use train.select=final"
+        )
+    n = min(len(titles) - 1, max(1, round(len(titles) / store.folds)))
+    chosen = set(np.random.default_rng(seed).choice(titles, size=n, replace=False).tolist())
+    return [i for i in indices if store.images[i].title in chosen]
 
 
 class FoldTrainer(FoldState):
@@ -99,6 +116,12 @@ class FoldTrainer(FoldState):
         train_folds = [f for f in range(store.folds) if f != fold]
         self.val_indices = store.image_indices([fold])
         rows = store.patch_rows(train_folds)
+        if t.select == "inner":
+            # The epoch is chosen on titles split off the fold's training images; the held-out
+            # fold is never seen during training, so its CV stays honest.
+            self.val_indices = inner_split(store, train_folds, t.seed + fold)
+            rows = rows[~np.isin(rows[:, 0], self.val_indices)]
+        self.val_set = "inner" if t.select == "inner" else "fold"
         if len(rows) == 0 or not self.val_indices:
             raise UserError(
                 f"{store.root}: fold {fold} leaves no training patches or no validation images"
@@ -412,6 +435,7 @@ class FoldTrainer(FoldState):
             "step": self.step,
             "lr": self.optimizer.param_groups[0]["lr"],
             "seconds": self.seconds,
+            "val_images": len(self.val_indices),
             **{f"val_{k}": v.get(k) for k in ("score", "y_mae", "psnr", "identity", "ssim")},
             "val_baseline_psnr": v.get("baseline_psnr"),
             "val_gain": v.get("gain"),
@@ -427,7 +451,7 @@ class FoldTrainer(FoldState):
                 {
                     f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}": value
                     for k, value in row.items()
-                    if k not in ("epoch", "step", "seconds")
+                    if k not in ("epoch", "step", "seconds", "val_images")
                 }
                 | {"epoch": self.epoch},
                 step=self.step,
@@ -484,7 +508,7 @@ class FoldTrainer(FoldState):
             final = self._weights_checkpoint(self.epoch, summary)
             save_checkpoint(self.experiment.final(self.fold), final)
         best_row = next(r for r in self.history if r["epoch"] == self.best_epoch)
-        chosen = best_row if t.select == "best" else final_row
+        chosen = final_row if t.select == "final" else best_row
 
         def metrics(row: dict[str, Any]) -> dict[str, float]:
             return {k: row[f"val_{k}"] for k in DONE_METRICS if f"val_{k}" in row}
@@ -501,6 +525,9 @@ class FoldTrainer(FoldState):
             "final": metrics(final_row),
             "seconds": self.seconds,
             "params": self.params,
+            # which images chose the epoch: the held-out fold's, or train.select=inner's
+            "validated_on": self.val_set,
+            "validation_images": [self.store.images[i].stem for i in self.val_indices],
         }
         if distributed.is_main():
             self.experiment.write_done(self.fold, done)

@@ -164,3 +164,60 @@ def test_train_says_how_long_an_epoch_and_the_run_will_take(tiny, monkeypatch, e
 )
 def test_a_duration_reads_well_at_every_scale_and_a_positive_one_is_never_zero(seconds, shown):
     assert duration(seconds) == shown
+
+
+def test_select_inner_never_validates_on_the_held_out_fold(tiny, monkeypatch):
+    """train.select=inner: the epoch is chosen on titles split off the training folds, whose
+    patches are not trained on; no held-out image reaches validation, and the chosen epoch is
+    the best of the inner scores."""
+    from pipeline.core.train import trainer as trainer_module
+
+    cfg, store, overrides = tiny
+    cfg = load_config(None, [*overrides, "train.select=inner", "experiment=inner"])
+    seen: list[str] = []
+    scores: list[float] = []
+
+    def recording(predictor, images, task, log_images=0):
+        images = list(images)
+        seen.extend(stem for stem, _, _ in images)
+        val = evaluate(predictor, iter(images), task, log_images)
+        scores.append(val.summary["score"])
+        return val
+
+    monkeypatch.setattr(trainer_module, "evaluate", recording)
+    trainer = FoldTrainer(cfg, store, 0, torch.device("cpu"))
+    held_out = {store.images[i].stem for i in store.image_indices([0])}
+    inner = {store.images[i].stem for i in trainer.val_indices}
+    inner_titles = {s.split(".")[0] for s in inner}
+    assert len(inner_titles) == 1 and not inner & held_out
+    trained = {store.images[i].stem for i in trainer.dataset.rows[:, 0]}
+    assert not trained & inner and not trained & held_out and trained
+    trainer.start()
+    done = trainer.run()
+    assert seen and set(seen) == inner
+    assert scores == [r["val_score"] for r in trainer.history]
+    assert done["epoch"] == 1 + scores.index(min(scores))
+    assert done["validated_on"] == "inner" and set(done["validation_images"]) == inner
+    assert [r["val_images"] for r in trainer.history] == [len(inner)] * 3
+    best = torch.load(trainer.experiment.best(0), weights_only=False)
+    assert best["epoch"] == done["epoch"]
+
+
+def test_select_inner_needs_two_training_titles(tmp_path):
+    root = make_dataset(tmp_path / "data", titles=("A", "B"), pages=2, size=(32, 48))
+    overrides = [
+        f"data.root={root}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        "prepare.folds=2",
+        "prepare.patch_size=16",
+        "prepare.stride=16",
+        "model.name=dncnn",
+        "model.args.depth=3",
+        "model.args.channels=8",
+        "train.select=inner",
+        "train.epochs=1",
+    ]
+    assert run_cli("pipeline.prepare", *overrides).code == 0
+    result = run_cli("pipeline.train", *overrides, "train.fold=0")
+    assert_user_error(result, "train.select=inner", "needs two", "train.select=final")
