@@ -137,7 +137,8 @@ class PageNet(PageModel):
         step = F.softplus(curve[..., 1:] + math.log(math.e - 1)) / k
         knots = torch.cat([curve[..., :1], curve[..., :1] + step.cumsum(-1)], -1)
         pos = x.flatten(2) * k
-        i = pos.detach().floor().clamp(0, k - 1).long()
+        # a non-finite position (weights gone to NaN) gives a NaN output, not a bad index
+        i = torch.nan_to_num(pos.detach(), nan=0.0).floor().clamp(0, k - 1).long()
         y = knots.gather(2, i) + (pos - i) * step.gather(2, i)  # extended linearly outside
         return y.view_as(x)
 

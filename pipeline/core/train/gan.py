@@ -87,13 +87,16 @@ class GanTrainer(FoldTrainer):
                 self.disc(fake, self._condition(scan)).float(), self.cfg.gan.mode
             )
         loss = content + self.cfg.gan.weight * adv
-        self.optimize(loss)
+        self.optimize(loss, fake)
         return {
             "train_loss": loss.item(),
             "d_loss": d_loss,
             "g_adv": adv.item(),
             "g_content": content.item(),
         }
+
+    def stepped_models(self) -> list[nn.Module]:
+        return [self.model, self.disc]
 
     def _extra_state(self) -> dict[str, Any]:
         return {

@@ -287,16 +287,40 @@ class FoldTrainer(FoldState):
     ) -> dict[str, float]:
         """One optimisation step on a batch of [0, 1] images; returns the logged losses."""
         with self.autocast():
-            loss = self.loss_fn(self.forward(scan, page).float(), clean)
-        self.optimize(loss)
+            output = self.forward(scan, page).float()
+            loss = self.loss_fn(output, clean)
+        self.optimize(loss, output)
         return {"train_loss": loss.item()}
 
-    def optimize(self, loss: torch.Tensor) -> None:
+    def stepped_models(self) -> list[nn.Module]:
+        """The modules a step changes, whose weights are checked after it (a subclass adds
+        what it trains beside the model)."""
+        return [self.model]
+
+    def check_finite(self, loss: torch.Tensor, output: torch.Tensor | None = None) -> None:
+        """Stop with a NonFiniteError when the loss or the model's output holds a value that is
+        not a number, on any process (every rank stops at the same step)."""
+        bad = [] if torch.isfinite(loss).all() else [f"the training loss is {loss.item()}"]
+        if output is not None and not torch.isfinite(output.detach()).all():
+            bad.append("the model's output holds non-finite values")
+        if distributed.any_rank(bool(bad)):
+            raise NonFiniteError(" and ".join(bad) or "another process met a non-finite value")
+
+    def check_weights(self) -> None:
+        """After a step: the weights are all numbers (the same on every rank under DDP)."""
+        for module in self.stepped_models():
+            params = [p.detach() for p in module.parameters()]
+            if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+                raise NonFiniteError(
+                    f"the weights of {type(module).__name__} hold non-finite values after the step"
+                )
+
+    def optimize(self, loss: torch.Tensor, output: torch.Tensor | None = None) -> None:
         """Backward, unscale, clip, step the model's optimizer, then the EMA and the schedule.
-        A non-finite loss stops here, before it can reach the weights."""
+        A non-finite loss or output stops here, before it can reach the weights; non-finite
+        weights after the step stop before the EMA or a checkpoint takes them."""
         t = self.cfg.train
-        if not torch.isfinite(loss):
-            raise NonFiniteError(f"the training loss is {loss.item()}")
+        self.check_finite(loss, output)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if t.grad_clip > 0 or t.agc > 0:
@@ -307,6 +331,7 @@ class FoldTrainer(FoldState):
             nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        self.check_weights()
         if self.ema is not None:
             self.ema.update(self.model)
         if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
@@ -316,6 +341,8 @@ class FoldTrainer(FoldState):
         scan = scan.to(self.device, non_blocking=True).float().div_(255.0)
         clean = clean.to(self.device, non_blocking=True).float().div_(255.0)
         page = tuple(t.to(self.device, non_blocking=True) for t in page)
+        if page and distributed.any_rank(not all(bool(torch.isfinite(t).all()) for t in page)):
+            raise NonFiniteError("the page descriptor holds non-finite values")
         return self.train_step(scan, clean, page)
 
     def _train_epoch(self) -> dict[str, float]:
@@ -473,12 +500,18 @@ class FoldTrainer(FoldState):
             say(f"fold {self.fold}: no better {self.monitor} in {t.patience} epochs, stopping")
 
     def _failed(self, e: NonFiniteError) -> UserError:
-        kept = [p.name for p in (self.experiment.best(self.fold), self.experiment.last(self.fold))]
-        kept = [name for name in kept if (self.dir / name).is_file()] + ["metrics.csv"]
+        run = self.experiment
+        files = (run.best(self.fold), run.last(self.fold), run.metrics_path(self.fold))
+        kept = [p.name for p in files if p.is_file()]
+        kept_line = (
+            f"{', '.join(kept)} in {self.dir} are kept as they were"
+            if kept
+            else f"nothing was written to {self.dir}"
+        )
         return UserError(
             f"fold {self.fold}, epoch {self.epoch + 1}, step {self.step}: {e}; try a lower "
             f"train.lr (now {self.cfg.train.lr}) or train.grad_clip (now "
-            f"{self.cfg.train.grad_clip}); {', '.join(kept)} in {self.dir} are kept as they were"
+            f"{self.cfg.train.grad_clip}); {kept_line}"
         )
 
     def run(self, tracker: Tracker | None = None) -> dict[str, Any]:

@@ -179,3 +179,33 @@ def test_every_parameter_gets_a_gradient(name: str):
     out.mean().backward()
     unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert unused == []
+
+
+def test_an_exploding_learning_rate_under_torchrun_ends_with_the_error_line(tmp_path: Path):
+    """Every rank stops at the same step with the same `error:` line, no traceback, no hang
+    (a rank left in a collective would wait forever)."""
+    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
+    overrides = [
+        f"data.root={root}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        "prepare.patch_size=32",
+        "prepare.stride=16",
+        "model.name=pagenet",
+        "train.batch_size=4",
+        "train.fold=0",
+        "train.epochs=2",
+        "train.lr=1e30",
+        "train.grad_clip=0",
+        "infer.tile=32",
+        "infer.overlap=8",
+    ]
+    assert prepare.main(overrides) == 0
+    proc = torchrun(2, "-m", "pipeline.train", *overrides, timeout=240)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and errors[0] == errors[1], proc.stderr[-3000:]
+    assert errors[0].startswith("error: fold 0, epoch 1, step ")
+    assert "train.lr" in errors[0] and "train.grad_clip" in errors[0]
+    # torchrun reports the failed workers with a traceback of its own; none comes from a rank
+    assert "pipeline/core" not in proc.stderr and "RuntimeError" not in proc.stderr

@@ -262,9 +262,9 @@ def test_a_nan_in_a_later_epoch_keeps_best_last_and_the_rows(ref, monkeypatch):
     original = FoldTrainer.optimize
     calls = []
 
-    def poisoned(self, loss):
+    def poisoned(self, loss, output=None):
         calls.append(1)
-        return original(self, loss * float("nan") if len(calls) == 5 else loss)
+        return original(self, loss * float("nan") if len(calls) == 5 else loss, output)
 
     monkeypatch.setattr(FoldTrainer, "optimize", poisoned)
     result = run_stage(train.main, *args, "train.resume=true", "train.epochs=2")
