@@ -164,6 +164,8 @@ def validate(cfg: DictConfig) -> None:
     _check(0 <= t.ema < 1, "train.ema", f"must be in [0, 1), got {t.ema}")
     _check(t.grad_clip >= 0, "train.grad_clip", f"must be >= 0, got {t.grad_clip}")
     _check(t.patience >= 0, "train.patience", f"must be >= 0, got {t.patience}")
+    _check(t.val_every >= 1, "train.val_every", f"must be >= 1 epoch, got {t.val_every}")
+    _check(t.val_images >= 0, "train.val_images", f"must be >= 0 (0: all), got {t.val_images}")
     _check(
         t.select in ("final", "best", "inner"),
         "train.select",

@@ -123,6 +123,11 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     seed: int = 42
     log_images: int = 3  # scan/prediction/clean triplets logged per validation
+    # Validation at scale: every val_every epochs, on a fixed seeded subset of val_images of the
+    # validation images (0: all; a smaller folder validates on all). The last epoch always
+    # validates on all; the CV is computed by infer on every out-of-fold image either way.
+    val_every: int = 1
+    val_images: int = 64
 
 
 @dataclass

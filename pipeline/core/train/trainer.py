@@ -122,6 +122,13 @@ class FoldTrainer(FoldState):
             self.val_indices = inner_split(store, train_folds, t.seed + fold)
             rows = rows[~np.isin(rows[:, 0], self.val_indices)]
         self.val_set = "inner" if t.select == "inner" else "fold"
+        # The images validated each epoch: all of them, or at scale a fixed seeded subset of
+        # train.val_images (the last epoch validates on all).
+        self.val_subset = self.val_indices
+        if 0 < t.val_images < len(self.val_indices):
+            rng = np.random.default_rng(t.seed * 7919 + fold)
+            chosen = rng.choice(len(self.val_indices), size=t.val_images, replace=False)
+            self.val_subset = [self.val_indices[i] for i in sorted(chosen)]
         if len(rows) == 0 or not self.val_indices:
             raise UserError(
                 f"{store.root}: fold {fold} leaves no training patches or no validation images"
@@ -248,9 +255,12 @@ class FoldTrainer(FoldState):
             start = time.perf_counter()
             with contextlib.suppress(NonFiniteError):  # the timing stands; training reports it
                 self.predictor()(np.asarray(self.store.scan(first)))
-            images = [self.store.images[i] for i in self.val_indices]
+            # an epoch's share of validation: the subset every train.val_every epochs
+            images = [self.store.images[i] for i in self.val_subset]
             pixels = [r.height * r.width for r in images]
-            val = (time.perf_counter() - start) * sum(pixels) / pixels[0]
+            first_pixels = self.store.images[first].height * self.store.images[first].width
+            val = (time.perf_counter() - start) * sum(pixels) / first_pixels
+            val /= self.cfg.train.val_every
         finally:
             self._load_state(saved)
             self.history, self.epoch = history, epoch
@@ -409,19 +419,28 @@ class FoldTrainer(FoldState):
             scale=self.cfg.task.scale,
         )
 
-    def validation_images(self):
-        """(stem, scan, clean) of the fold's held-out images, from the store."""
-        for i in self.val_indices:
+    def validation_images(self, indices: list[int] | None = None):
+        """(stem, scan, clean) of the validation images (`indices`, or all), from the store."""
+        for i in self.val_indices if indices is None else indices:
             store = self.store
             yield store.images[i].stem, np.asarray(store.scan(i)), np.asarray(store.clean(i))
 
-    def _validate(self, log_images: int) -> Evaluation:
+    def validates(self) -> list[int]:
+        """The images the epoch under way validates on: none between train.val_every epochs,
+        the subset (train.val_images) on the others, all of them on the last epoch."""
+        epoch = self.epoch + 1
+        if epoch >= self.epochs:
+            return self.val_indices
+        return self.val_subset if epoch % self.cfg.train.val_every == 0 else []
+
+    def _validate(self, log_images: int, indices: list[int] | None = None) -> Evaluation:
         """The fold's held-out images through `infer`'s path (one view), scored as `infer`
         scores them. Rank 0 validates; under torchrun the other ranks receive its summary (not
         its rows and images), so every rank takes the same scheduler and stopping steps."""
         val = None
         if distributed.is_main():
-            val = evaluate(self.predictor(), self.validation_images(), self.task, log_images)
+            images = self.validation_images(indices)
+            val = evaluate(self.predictor(), images, self.task, log_images)
         summary = distributed.broadcast(None if val is None else val.summary)
         return val if val is not None else Evaluation([], summary)
 
@@ -440,29 +459,37 @@ class FoldTrainer(FoldState):
         t = self.cfg.train
         main = distributed.is_main()
         start = time.perf_counter()
-        val = self._validate(t.log_images if tracker else 0)
-        v = val.summary
-        if not all(math.isfinite(v[k]) for k in ("score", "y_mae")):
-            raise NonFiniteError("the validation score is not a number")
+        indices = self.validates()
+        improved = False
+        if indices:
+            val = self._validate(t.log_images if tracker else 0, indices)
+            v = val.summary
+            if not all(math.isfinite(v[k]) for k in ("score", "y_mae")):
+                raise NonFiniteError("the validation score is not a number")
+        else:  # not validated this epoch (train.val_every)
+            val = Evaluation([], {})
+            v = dict.fromkeys(("score", "y_mae", "psnr", "identity", "ssim"), math.nan)
+            v |= dict.fromkeys(("baseline_psnr", "gain"), math.nan)
         self.epoch += 1
         self.seconds += time.perf_counter() - start
-        monitored = v[self.monitor]
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(monitored)
-        improved = self._improved(monitored)
-        if improved:
-            self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
-            if main:
-                path = self.experiment.best(self.fold)
-                save_checkpoint(path, self._weights_checkpoint(self.epoch, v))
-        else:
-            self.bad_epochs += 1
+        if indices:
+            monitored = v[self.monitor]
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(monitored)
+            improved = self._improved(monitored)
+            if improved:
+                self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
+                if main:
+                    path = self.experiment.best(self.fold)
+                    save_checkpoint(path, self._weights_checkpoint(self.epoch, v))
+            else:
+                self.bad_epochs += 1
         row = {
             "epoch": self.epoch,
             "step": self.step,
             "lr": self.optimizer.param_groups[0]["lr"],
             "seconds": self.seconds,
-            "val_images": len(self.val_indices),
+            "val_images": len(indices),
             **{f"val_{k}": v.get(k) for k in ("score", "y_mae", "psnr", "identity", "ssim")},
             "val_baseline_psnr": v.get("baseline_psnr"),
             "val_gain": v.get("gain"),
@@ -479,13 +506,18 @@ class FoldTrainer(FoldState):
                     f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}": value
                     for k, value in row.items()
                     if k not in ("epoch", "step", "seconds", "val_images")
+                    and (indices or not k.startswith("val_"))
                 }
                 | {"epoch": self.epoch},
                 step=self.step,
             )
             tracker.log_triplets("val/triplets", val.triplets, step=self.step)
+        head = f"fold {self.fold} epoch {self.epoch}/{self.epochs}: loss {losses['train_loss']:.4f}"
+        if not indices:
+            say(f"{head}  (validated every {t.val_every} epochs)" + self.epoch_note(losses))
+            return
         say(
-            f"fold {self.fold} epoch {self.epoch}/{self.epochs}: loss {losses['train_loss']:.4f}  "
+            f"{head}  "
             f"val score {v['score']:.3f} (identity {v['identity']:.3f})  "
             f"y_mae {v['y_mae']:.2f}  psnr {v['psnr']:.2f}"
             + (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,39 @@ def test_select_inner_needs_two_training_titles(tmp_path):
     assert run_cli("pipeline.prepare", *overrides).code == 0
     result = run_cli("pipeline.train", *overrides, "train.fold=0")
     assert_user_error(result, "train.select=inner", "needs two", "train.select=final")
+
+
+def test_validation_at_scale_every_n_epochs_on_a_fixed_subset_and_all_at_the_end(
+    tiny, monkeypatch
+):
+    from pipeline.core.train import trainer as trainer_module
+
+    cfg, store, overrides = tiny
+    args = [*overrides, "train.val_every=2", "train.val_images=1", "train.epochs=5"]
+    cfg = load_config(None, [*args, "experiment=scale"])
+    calls: list[list[str]] = []
+
+    def recording(predictor, images, task, log_images=0):
+        images = list(images)
+        calls.append([stem for stem, _, _ in images])
+        return evaluate(predictor, iter(images), task, log_images)
+
+    monkeypatch.setattr(trainer_module, "evaluate", recording)
+    trainer = FoldTrainer(cfg, store, 0, torch.device("cpu"))
+    trainer.start()
+    done = trainer.run()
+    held_out = sorted(store.images[i].stem for i in store.image_indices([0]))
+    assert len(held_out) == 2
+    # epochs 2 and 4 on the same one image, epoch 5 (the last) on both; 1 and 3 not at all
+    assert len(calls) == 3 and calls[0] == calls[1] and len(calls[0]) == 1
+    assert sorted(calls[2]) == held_out and calls[0][0] in held_out
+    rows = trainer.history
+    assert [r["val_images"] for r in rows] == [0, 1, 0, 1, 2]
+    assert [math.isnan(r["val_score"]) for r in rows] == [True, False, True, False, False]
+    assert done["epoch"] == 5 and done["best_epoch"] in (2, 4, 5)
+    again = FoldTrainer(load_config(None, [*args, "experiment=again"]), store, 0, trainer.device)
+    assert again.val_subset == trainer.val_subset  # the subset is seeded, the same every run
+    # the default validates a small fold on every image, every epoch
+    assert FoldTrainer(load_config(None, overrides), store, 0, trainer.device).val_subset == (
+        store.image_indices([0])
+    )
