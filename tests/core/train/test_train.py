@@ -224,9 +224,7 @@ def test_select_inner_needs_two_training_titles(tmp_path):
     assert_user_error(result, "train.select=inner", "needs two", "train.select=final")
 
 
-def test_validation_at_scale_every_n_epochs_on_a_fixed_subset_and_all_at_the_end(
-    tiny, monkeypatch
-):
+def test_validation_at_scale_every_n_epochs_on_a_fixed_subset_and_all_at_the_end(tiny, monkeypatch):
     from pipeline.core.train import trainer as trainer_module
 
     cfg, store, overrides = tiny
