@@ -152,17 +152,27 @@ class Augmenter:
         epoch: int,
         draw: int,
         scale: int | None = None,
+        scan_only: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scan, clean) HWC uint8 -> augmented (scan, clean), HWC uint8 and C-contiguous. For
         super-resolution clean is `scale` times scan a side. The result may be the inputs
-        themselves when nothing was applied (an empty pipeline)."""
+        themselves when nothing was applied (an empty pipeline). scan_only=False leaves the
+        scan-only pipeline out (a page model's dataset applied it to the whole page, page())."""
         if scale is not None and int(scale) != self.scale:
             raise ValueError(f"this Augmenter was checked for scale {self.scale}, not {scale}")
         if self.paired is not None:
             scan, clean = self._paired(scan, clean, seed, epoch, draw)
-        if self.scan_only is not None:
+        if self.scan_only is not None and scan_only:
             scan = self._scan_only(scan, seed, epoch, draw)
         return scan, clean
+
+    def page(self, scan: np.ndarray, seed: int, epoch: int, draw: int) -> np.ndarray:
+        """The scan-only pipeline on a whole scanned page (the same draws as on a patch), for
+        a model that restores by its page: the patch is cut from the degraded page and the
+        page's description computed from it, so the two agree."""
+        if self.scan_only is None:
+            return scan
+        return self._scan_only(np.ascontiguousarray(scan), seed, epoch, draw)
 
     def _paired(
         self, scan: np.ndarray, clean: np.ndarray, seed: int, epoch: int, draw: int

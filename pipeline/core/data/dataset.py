@@ -119,14 +119,22 @@ class PatchDataset(Dataset):
         image, y, x = self._position(row, self._position_rng.reseed(self.seed, epoch, draw))
         clean = np.asarray(self._clean_patch(image, y, x))
         rng = np.random.default_rng([self.seed, epoch, draw, SYNTHETIC])
+        page = None
         if self.synthetic_p > 0 and rng.random() < self.synthetic_p:
             page = self._synthetic_page(image, rng)
+        if self.augmenter.scan_only is not None:
+            # a scan-only degradation of the whole page, before the patch is cut and the page
+            # described, as a synthetic scan is made: the description is of the page the
+            # patch comes from
+            real = page if page is not None else np.asarray(self.store.scan(image))
+            page = self.augmenter.page(real, self.seed, epoch, draw)
+        if page is not None:
             scan = page[y : y + p, x : x + p]
             description = self.describe(page)
         else:
             scan = np.asarray(self.store.scan(image)[y : y + p, x : x + p])
             description = self._description(image)
-        scan, clean = self.augmenter.apply(scan, clean, self.seed, epoch, draw)
+        scan, clean = self.augmenter.apply(scan, clean, self.seed, epoch, draw, scan_only=False)
         pair = [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in (scan, clean)]
         return (*pair, *(torch.from_numpy(a) for a in description))
 

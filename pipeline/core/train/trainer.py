@@ -138,13 +138,8 @@ class FoldTrainer(FoldState):
         torch.manual_seed(t.seed + fold)
         self.model, self.params = build_checked_model(cfg)
         # A model that restores by its whole page learns from patches that carry their page.
+        # augment.scan_only degrades its whole page, before the patch is cut and described.
         describe = describer_of(self.model)
-        if describe is not None and a.scan_only:
-            raise UserError(
-                f"augment.scan_only: {cfg.model.name} estimates a page's colours from the "
-                "whole page; a degradation of the patch alone would contradict it (use "
-                "augment.synthetic_p, which scans whole pages)"
-            )
         self.dataset = PatchDataset(
             store,
             rows,

@@ -6,6 +6,7 @@ and as fast as the flips written by hand."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections import Counter
@@ -615,3 +616,51 @@ def test_the_trainer_augments_with_the_configs_pipelines(tmp_path):
     plain = FoldTrainer(load_config(None, o), store, 0, torch.device("cpu"))
     assert [type(x).__name__ for x in plain.dataset.augmenter.paired.transforms] == ["FastD4"]
     assert plain.dataset.augmenter.scan_only is None
+
+
+def test_scan_only_with_a_page_model_degrades_the_whole_page_the_patch_and_its_description(
+    store,
+):
+    """A page model (pagenet) sees a patch cut from the degraded page and the description of
+    that same degraded page, so the two agree; clean is never touched."""
+    from pipeline.core.models.pagenet import page_descriptor
+
+    describe = functools.partial(page_descriptor, thumb=16, bins=8)
+    noise = serialized(
+        t("GaussNoise", std_range=[0.1, 0.2]), t("ColorJitter", brightness=[0.5, 0.6])
+    )
+    aug = Augmenter(scan_only=noise, hflip=False, vflip=False, rot90=False)
+    dataset = PatchDataset(store, store.patch_rows([0]), 32, aug, seed=3, describe=describe)
+    for draw, row in ((0, 0), (5, 3)):
+        scan, clean, *description = dataset[(1, draw, row)]
+        image, y, x = (int(v) for v in store.patches[row])
+        page = aug.page(np.asarray(store.scan(image)), 3, 1, draw)
+        assert not np.array_equal(page, np.asarray(store.scan(image)))
+        assert np.array_equal(scan.numpy().transpose(1, 2, 0), page[y : y + 32, x : x + 32])
+        assert np.array_equal(
+            clean.numpy().transpose(1, 2, 0), store.clean(image)[y : y + 32, x : x + 32]
+        )
+        for got, want in zip(description, describe(page), strict=True):
+            assert np.array_equal(got.numpy(), want)
+
+
+def test_the_docs_scan_only_example_trains_the_default_model(tmp_path):
+    """docs/augment.md's example, augment.scan_only=docs/augment/scan_degrade.yaml, on the
+    default config's model (pagenet) trains, where it was refused."""
+    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(48, 64))
+    o = [
+        *paths(tmp_path, root),
+        "prepare.patch_size=32",
+        "prepare.stride=16",
+        "train.fold=0",
+        "train.epochs=1",
+        "train.batch_size=4",
+        "infer.tile=64",
+        "infer.overlap=16",
+        "augment.scan_only=docs/augment/scan_degrade.yaml",
+    ]
+    assert load_config(None, o).model.name == "pagenet"
+    assert prepare.main(o) == 0
+    result = run_cli("pipeline.train", *o)
+    assert result.code == 0, result.err
+    assert "fold 0: final weights (epoch 1)" in result.out
