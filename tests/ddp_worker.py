@@ -29,7 +29,7 @@ def keeping_states(path: Path):
             "model": self.model.state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
+            "step": self.state.step,
         }
         torch.save(state, path)
         return done

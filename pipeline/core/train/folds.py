@@ -90,9 +90,10 @@ def train_experiment(cfg: DictConfig, argv: list[str], say: Callable[[str], None
                 if fold in continuing and run.last(fold).is_file():
                     trainer.resume()
                     if trainer.finished() and run.final(fold).is_file() and run.read_done(fold):
-                        say(f"fold {fold}: finished: kept after epoch {trainer.epoch}")
+                        say(f"fold {fold}: finished: kept after epoch {trainer.state.epoch}")
                         continue
-                    say(f"fold {fold}: resuming after epoch {trainer.epoch} (step {trainer.step})")
+                    s = trainer.state
+                    say(f"fold {fold}: resuming after epoch {s.epoch} (step {s.step})")
                 else:
                     if fold in continuing:
                         say(f"fold {fold}: no last.pt to resume, starting fresh")
@@ -118,13 +119,14 @@ def _config_changed(cfg: DictConfig, run: Experiment) -> bool:
 
 def _estimate(cfg: DictConfig, trainer: FoldTrainer, folds: int, say) -> None:
     """The time an epoch and the run will take, from timed steps of the first fold."""
-    seconds = distributed.broadcast(trainer.epoch_seconds())  # every rank steps, rank 0 counts
+    seconds = trainer.estimated_seconds()  # timed once: a time budget asked for it already
     budget = cfg.train.time_budget
-    plan = f"train.time_budget={budget:g} min: {trainer.epochs}" if budget else trainer.epochs
+    epochs = trainer.state.epochs
+    plan = f"train.time_budget={budget:g} min: {epochs}" if budget else epochs
     say(
         f"train: about {duration(seconds)} per epoch ({trainer.steps_per_epoch} steps of "
         f"{cfg.train.batch_size} + validation), {plan} epoch(s) x {folds} fold(s): about "
-        f"{duration(seconds * trainer.epochs * folds)}"
+        f"{duration(seconds * epochs * folds)}"
     )
 
 

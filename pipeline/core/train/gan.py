@@ -8,8 +8,6 @@ continues them. The EMA and best.pt are the generator's, as in plain training.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from omegaconf import DictConfig
 from torch import nn
@@ -47,6 +45,12 @@ class GanTrainer(FoldTrainer):
             self.disc.parameters(), lr=cfg.gan.lr, betas=tuple(cfg.gan.betas)
         )
         self.d_scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        # last.pt holds them beside the generator's parts
+        self.state.parts |= {
+            "discriminator": self.disc,
+            "d_optimizer": self.d_optimizer,
+            "d_scaler": self.d_scaler,
+        }
 
     def _condition(self, scan: torch.Tensor) -> torch.Tensor | None:
         """What a conditional discriminator sees beside the image: the degraded input, at the
@@ -97,23 +101,6 @@ class GanTrainer(FoldTrainer):
 
     def stepped_models(self) -> list[nn.Module]:
         return [self.model, self.disc]
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {
-            "discriminator": self.disc.state_dict(),
-            "d_optimizer": self.d_optimizer.state_dict(),
-            "d_scaler": self.d_scaler.state_dict(),
-        }
-
-    def _load_extra_state(self, state: dict[str, Any]) -> None:
-        if "discriminator" not in state:
-            raise UserError(
-                f"{self.dir / 'last.pt'}: trained without a GAN discriminator, "
-                f"but gan.discriminator is '{self.cfg.gan.discriminator}'"
-            )
-        self.disc.load_state_dict(state["discriminator"])
-        self.d_optimizer.load_state_dict(state["d_optimizer"])
-        self.d_scaler.load_state_dict(state["d_scaler"])
 
     def epoch_note(self, losses: dict[str, float]) -> str:
         return f"  d_loss {losses['d_loss']:.4f} g_adv {losses['g_adv']:.4f}"

@@ -13,6 +13,10 @@ a function of (seed, fold, epoch), each sample's augmentation of (seed, epoch, d
 last.pt holds the draws done so far and every random state. A non-finite loss, weight or
 output stops the fold with a UserError before anything is saved, so the files on disk are the
 last good ones; Ctrl-C saves last.pt at the step it reached.
+
+The parts are built in core/train/parts.py, the fold's state (what last.pt holds) is one object
+in core/train/state.py, and the end of an epoch is a list of callbacks in
+core/train/callbacks.py (best.pt, metrics.csv, last.pt, W&B, the console line).
 """
 
 from __future__ import annotations
@@ -29,14 +33,10 @@ from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..config.load import synth_ranges, to_dict
-from ..data.augment import Augmenter
-from ..data.dataset import EpochDraws, PatchDataset
-from ..data.store import PairStore
+from ..data.dataset import EpochDraws
+from ..data.store import PairStore, check_trained_folds
 from ..infer.tiling import TiledPredictor
-from ..models.checkpoint import save_checkpoint
-from ..models.factory import build_checked_model
-from ..models.page import describer_of
+from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..runs.experiment import Experiment
 from ..runs.tracking import Tracker
 from ..scoring.evaluation import Evaluation, evaluate
@@ -45,11 +45,12 @@ from ..util import distributed
 from ..util.distributed import ShardSampler
 from ..util.errors import Interrupted, NonFiniteError, UserError
 from ..util.interrupt import StopRequest, ignore_ctrl_c
-from ..util.progress import progress, say
+from ..util.progress import progress
+from . import callbacks
 from .agc import adaptive_clip_grad_
-from .ema import ModelEMA
-from .losses import CompositeLoss, build_loss
-from .state import FoldState
+from .callbacks import Callback, EpochEnd
+from .parts import build_parts, make_scheduler
+from .state import FoldState, checkpoint_meta
 
 METRIC_COLUMNS = [
     "epoch",
@@ -70,15 +71,6 @@ TASK_COLUMNS = ["val_ssim", "val_baseline_psnr", "val_gain"]
 DONE_METRICS = ("score", "y_mae", "psnr", "identity", "ssim", "baseline_psnr", "gain")
 
 
-def _lr_lambda(total_steps: int):
-    def cosine(step: int) -> float:
-        # Cosine decay to 1% of the base rate over the whole run.
-        done = min(step / max(total_steps, 1), 1.0)
-        return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * done))
-
-    return cosine
-
-
 def inner_split(store: PairStore, folds: list[int], seed: int) -> list[int]:
     """The images of train.select=inner's validation set: whole titles of the training images
     in `folds`, drawn with `seed`, one title group in the store's number of folds (at least one
@@ -95,7 +87,7 @@ def inner_split(store: PairStore, folds: list[int], seed: int) -> list[int]:
     return [i for i in indices if store.images[i].title in chosen]
 
 
-class FoldTrainer(FoldState):
+class FoldTrainer:
     """Trains one fold of one experiment; `run()` returns what done.json records."""
 
     # metrics.csv's columns beside the task's (what a subclass's step logs besides the loss)
@@ -133,37 +125,10 @@ class FoldTrainer(FoldState):
             raise UserError(
                 f"{store.root}: fold {fold} leaves no training patches or no validation images"
             )
-        a = cfg.augment
-        settings = store.manifest["settings"]
-        torch.manual_seed(t.seed + fold)
-        self.model, self.params = build_checked_model(cfg)
-        # A model that restores by its whole page learns from patches that carry their page.
-        # augment.scan_only degrades its whole page, before the patch is cut and described.
-        describe = describer_of(self.model)
-        self.dataset = PatchDataset(
-            store,
-            rows,
-            settings["patch_size"],
-            Augmenter(a.pipeline, a.scan_only, store.scale, a.hflip, a.vflip, a.rot90),
-            t.seed,
-            jitter=settings["stride"] // 2 if a.jitter else 0,
-            synthetic_p=a.synthetic_p,
-            synth_ranges=synth_ranges(cfg),
-            describe=describe,
-        )
-        self.model.to(device)
-        # What the training step runs: the model itself, or under torchrun its DDP wrapper.
-        self.net = distributed.wrap(self.model, device)
-        self.ema = ModelEMA(self.model, t.ema) if t.ema > 0 else None  # G only, with a GAN
-        self.loss_fn: nn.Module | Any = (
-            CompositeLoss(to_dict(t.loss_terms), t.vgg_weights)
-            if t.loss_terms
-            else build_loss(t.loss)
-        )
-        if isinstance(self.loss_fn, nn.Module):
-            self.loss_fn.to(device)
-        optimizer = torch.optim.Adam if t.optimizer == "adam" else torch.optim.AdamW
-        self.optimizer = optimizer(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        parts = build_parts(cfg, store, fold, device, rows)
+        self.model, self.params, self.net = parts.model, parts.params, parts.net
+        self.ema, self.loss_fn, self.optimizer = parts.ema, parts.loss_fn, parts.optimizer
+        self.scaler, self.amp_dtype, self.dataset = parts.scaler, parts.amp_dtype, parts.dataset
         task_columns = TASK_COLUMNS if self.task.reports_psnr_ssim else []
         self.columns = METRIC_COLUMNS + task_columns + list(self.extra_columns)
         self.samples = t.samples_per_epoch or len(self.dataset)
@@ -182,57 +147,48 @@ class FoldTrainer(FoldState):
         self.steps_per_epoch = (
             max(1, self.samples // t.batch_size) if self.samples >= t.batch_size else 1
         )
-        use_amp = t.amp and device.type == "cuda"
-        self.amp_dtype = None
-        if use_amp:
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-
-        self.epochs = t.epochs  # what the schedule runs over; with a time budget, what fits
-        self.scheduler = self._make_scheduler()
-        self.epoch = 0  # epochs completed
-        self.step = 0
-        self.batch = 0  # batches done in the epoch under way (a checkpoint inside an epoch)
-        self.logged: dict[str, list[float]] = {}  # the epoch's losses so far
-        self.best: float | None = None
-        self.best_epoch = 0
-        self.bad_epochs = 0
-        self.seconds = 0.0
+        # what last.pt holds of the parts, by name (a subclass adds what it trains beside)
+        parts = {"model": self.model, "optimizer": self.optimizer, "scheduler": None}
+        parts |= {"scaler": self.scaler, "ema": self.ema}
+        self.state = FoldState(parts, epochs=t.epochs)
+        self.plan(t.epochs)
         self.history: list[dict[str, Any]] = []
         self.stop = StopRequest()
+        self.estimate: float | None = None  # epoch_seconds, timed once
 
-    def _make_scheduler(self):
-        t = self.cfg.train
-        if t.scheduler == "cosine":
-            total = self.steps_per_epoch * self.epochs
-            return torch.optim.lr_scheduler.LambdaLR(self.optimizer, _lr_lambda(total))
-        if t.scheduler == "plateau":
-            return torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer,
-                mode="min" if self.lower_is_better else "max",
-                factor=t.plateau_factor,
-                patience=t.plateau_patience,
-            )
-        return None
+    @property
+    def scheduler(self):
+        return self.state.parts["scheduler"]
+
+    def plan(self, epochs: int) -> None:
+        """The number of epochs the schedule runs over, and the schedule made for it."""
+        self.state.epochs = epochs
+        total = self.steps_per_epoch * epochs
+        scheduler = make_scheduler(self.cfg, self.optimizer, total, self.lower_is_better)
+        self.state.parts["scheduler"] = scheduler
 
     def start(self, plan: bool = True) -> None:
         """A fresh fold: an empty folder, and with a time budget, the epochs that fit it."""
         if distributed.is_main():
             self.experiment.clear_fold(self.fold)
         if plan and self.cfg.train.time_budget > 0:
-            # every rank takes the timed steps (DDP's are collective); rank 0's time counts
-            seconds = distributed.broadcast(self.epoch_seconds())
-            fits = int(self.cfg.train.time_budget * 60 // max(seconds, 1e-9))
-            self.epochs = max(1, min(self.cfg.train.epochs, fits))  # train.epochs: the most
-            self.scheduler = self._make_scheduler()
+            fits = int(self.cfg.train.time_budget * 60 // max(self.estimated_seconds(), 1e-9))
+            self.plan(max(1, min(self.cfg.train.epochs, fits)))  # train.epochs: the most
 
     # -- the time an epoch takes ---------------------------------------------------------
+    def estimated_seconds(self) -> float:
+        """epoch_seconds, timed once (every rank takes the timed steps, DDP's are collective;
+        rank 0's time counts), whether the time budget or the printed estimate asks first."""
+        if self.estimate is None:
+            self.estimate = distributed.broadcast(self.epoch_seconds())
+        return self.estimate
+
     def epoch_seconds(self, steps: int = 2) -> float:
         """An estimate of one epoch's seconds: `steps` real training steps (after one to warm
-        up) and validation of the first held-out image, scaled to the epoch and to all the
-        held-out pixels. The trainer's state, the random states and the step are put back."""
-        saved = copy.deepcopy(self._state())
-        history, epoch = self.history, self.epoch
+        up) and validation of the first held-out image, scaled to the epoch and to the pixels
+        an epoch validates. The trainer's state, the random states and the step are put back."""
+        saved = copy.deepcopy(self.state.state_dict())
+        history = self.history
         try:
             loader = iter(self._loader(EpochDraws(len(self.dataset), self.samples, 0, 0)))
             step_seconds = []
@@ -242,7 +198,7 @@ class FoldTrainer(FoldState):
                 try:
                     self._step(*next(loader))
                 except (StopIteration, NonFiniteError):
-                    break  # training proper meets (and reports) a loss that is not a number
+                    break  # training proper meets (and reports) a value that is not a number
                 if n > 0:
                     step_seconds.append(time.perf_counter() - start)
             per_step = float(np.median(step_seconds)) if step_seconds else 0.0
@@ -257,9 +213,66 @@ class FoldTrainer(FoldState):
             val = (time.perf_counter() - start) * sum(pixels) / first_pixels
             val /= self.cfg.train.val_every
         finally:
-            self._load_state(saved)
-            self.history, self.epoch = history, epoch
+            self.state.load_state_dict(saved)
+            self.history = history
         return per_step * self.steps_per_epoch + val
+
+    # -- checkpoints and resume ----------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        return checkpoint_meta(self.cfg, self.store, self.fold, self.task.kind, self.params)
+
+    def resume(self) -> None:
+        """Continue from last.pt: the same step of the same epoch, every state restored."""
+        path = self.experiment.last(self.fold)
+        state = load_checkpoint(path)
+        if state["model_name"] != self.cfg.model.name:
+            raise UserError(
+                f"{path}: trained as '{state['model_name']}', "
+                f"but model.name is '{self.cfg.model.name}'"
+            )
+        missing = [k for k, v in self.state.parts.items() if v is not None and k not in state]
+        if missing:
+            raise UserError(
+                f"{path}: trained without {', '.join(missing)}; train it with the settings it "
+                "was trained with, or train.overwrite=true to train it anew"
+            )
+        check_trained_folds(
+            self.store,
+            state.get("folds"),
+            path,
+            self.cfg.experiment,
+            "; use the settings it was trained with, or train.overwrite=true to train it anew",
+        )
+        # A resumed fold may be asked to train for longer or shorter (train.epochs changed);
+        # with a time budget it keeps the number of epochs planned when it started.
+        self.plan(state["epochs"] if self.cfg.train.time_budget > 0 else self.cfg.train.epochs)
+        epochs = self.state.epochs
+        self.state.load_state_dict(state)
+        self.state.epochs = epochs
+        # Rows of epochs after the checkpoint come from a run that died before saving it.
+        history = self.experiment.read_metrics(self.fold)
+        self.history = [r for r in history if r["epoch"] <= self.state.epoch]
+
+    def _weights_finite(self) -> bool:
+        models = [self.model] + ([self.ema.module] if self.ema is not None else [])
+        return all(torch.isfinite(p).all() for m in models for p in m.parameters())
+
+    def save_last(self) -> None:
+        """last.pt as the trainer stands (rank 0 writes it), after checking the weights are
+        still numbers: a checkpoint is never written with a NaN in it."""
+        if not self._weights_finite():
+            raise NonFiniteError("the weights hold non-finite values")
+        if distributed.is_main():
+            save_checkpoint(self.experiment.last(self.fold), self.meta() | self.state.state_dict())
+
+    def weights_checkpoint(self, epoch: int, summary: dict[str, float]) -> dict[str, Any]:
+        """best.pt and final.pt: the weights validated (the EMA when there is one)."""
+        return {
+            **self.meta(),
+            "model": self.eval_model.state_dict(),
+            "epoch": epoch,
+            "validation": {k: summary[k] for k in ("score", "y_mae", "psnr")},
+        }
 
     # -- loop ----------------------------------------------------------------------------
     def _loader(self, draws: EpochDraws) -> DataLoader:
@@ -351,44 +364,44 @@ class FoldTrainer(FoldState):
         return self.train_step(scan, clean, page)
 
     def _train_epoch(self) -> dict[str, float]:
-        """The rest of the epoch under way, from batch `self.batch`; returns its mean losses."""
-        t = self.cfg.train
+        """The rest of the epoch under way, from batch `state.batch`; returns its mean losses."""
+        t, s = self.cfg.train, self.state
         self.net.train()  # the DDP wrapper too, under torchrun
         draws = EpochDraws(
             len(self.dataset),
             self.samples,
             t.seed * 100_003 + self.fold * 1009,
-            self.epoch,
-            start=min(self.batch * t.batch_size, self.samples),
+            s.epoch,
+            start=min(s.batch * t.batch_size, self.samples),
         )
         bar = progress(
             self._loader(draws),
-            initial=self.batch,
+            initial=s.batch,
             total=self.steps_per_epoch,
-            desc=f"fold {self.fold} epoch {self.epoch + 1}/{self.epochs}",
+            desc=f"fold {self.fold} epoch {s.epoch + 1}/{s.epochs}",
             leave=False,
         )
         every = t.checkpoint_minutes * 60
         saved_at = time.monotonic()
         for batch in bar:
             for k, v in self._step(*batch).items():
-                self.logged.setdefault(k, []).append(v)
-            self.step += 1
-            self.batch += 1
-            bar.set_postfix(loss=f"{self.logged['train_loss'][-1]:.4f}")
+                s.logged.setdefault(k, []).append(v)
+            s.step += 1
+            s.batch += 1
+            bar.set_postfix(loss=f"{s.logged['train_loss'][-1]:.4f}")
             stop = distributed.any_rank(self.stop.requested)
             if stop or (every > 0 and time.monotonic() - saved_at >= every):
-                if self.batch < self.steps_per_epoch or stop:
+                if s.batch < self.steps_per_epoch or stop:
                     self.save_last()
                 saved_at = time.monotonic()
             if stop:
                 bar.close()
                 raise Interrupted(
-                    f"interrupted: fold {self.fold} saved at epoch {self.epoch + 1}, "
-                    f"step {self.step} ({self.experiment.last(self.fold)})"
+                    f"interrupted: fold {self.fold} saved at epoch {s.epoch + 1}, "
+                    f"step {s.step} ({self.experiment.last(self.fold)})"
                 )
-        losses = {k: distributed.mean(float(np.mean(v))) for k, v in self.logged.items()}
-        self.logged, self.batch = {}, 0
+        losses = {k: distributed.mean(float(np.mean(v))) for k, v in s.logged.items()}
+        s.logged, s.batch = {}, 0
         return losses
 
     def epoch_note(self, losses: dict[str, float]) -> str:
@@ -423,15 +436,15 @@ class FoldTrainer(FoldState):
     def validates(self) -> list[int]:
         """The images the epoch under way validates on: none between train.val_every epochs,
         the subset (train.val_images) on the others, all of them on the last epoch."""
-        epoch = self.epoch + 1
-        if epoch >= self.epochs:
+        epoch = self.state.epoch + 1
+        if epoch >= self.state.epochs:
             return self.val_indices
         return self.val_subset if epoch % self.cfg.train.val_every == 0 else []
 
     def _validate(self, log_images: int, indices: list[int] | None = None) -> Evaluation:
-        """The fold's held-out images through `infer`'s path (one view), scored as `infer`
-        scores them. Rank 0 validates; under torchrun the other ranks receive its summary (not
-        its rows and images), so every rank takes the same scheduler and stopping steps."""
+        """The validation images through `infer`'s path (one view), scored as `infer` scores
+        them. Rank 0 validates; under torchrun the other ranks receive its summary (not its
+        rows and images), so every rank takes the same scheduler and stopping steps."""
         val = None
         if distributed.is_main():
             images = self.validation_images(indices)
@@ -440,50 +453,51 @@ class FoldTrainer(FoldState):
         return val if val is not None else Evaluation([], summary)
 
     def _improved(self, value: float) -> bool:
-        if self.best is None:
+        if self.state.best is None:
             return True
-        return value < self.best if self.lower_is_better else value > self.best
+        return value < self.state.best if self.lower_is_better else value > self.state.best
 
     def finished(self) -> bool:
         """All epochs done, or stopped early for lack of progress."""
-        t = self.cfg.train
-        return self.epoch >= self.epochs or (t.patience > 0 and self.bad_epochs >= t.patience)
+        t, s = self.cfg.train, self.state
+        return s.epoch >= s.epochs or (t.patience > 0 and s.bad_epochs >= t.patience)
+
+    def callbacks(self, tracker: Tracker | None) -> list[Callback]:
+        """What the end of an epoch does after validation, in order."""
+        on_disk = [callbacks.best_checkpoint, callbacks.metrics_file, callbacks.last_checkpoint]
+        logged = [callbacks.wandb(tracker)] if tracker is not None else []
+        return on_disk + logged + [callbacks.console]
 
     def _end_epoch(self, losses: dict[str, float], tracker: Tracker | None) -> None:
-        """Validate the epoch's weights, keep the best, write metrics.csv and last.pt."""
-        t = self.cfg.train
-        main = distributed.is_main()
+        """Validate the epoch's weights (or not, between train.val_every epochs), step the
+        plateau schedule and early stopping, add the metrics.csv row, run the callbacks."""
+        t, s = self.cfg.train, self.state
         start = time.perf_counter()
         indices = self.validates()
-        improved = False
         if indices:
             val = self._validate(t.log_images if tracker else 0, indices)
-            v = val.summary
-            if not all(math.isfinite(v[k]) for k in ("score", "y_mae")):
+            if not all(math.isfinite(val.summary[k]) for k in ("score", "y_mae")):
                 raise NonFiniteError("the validation score is not a number")
-        else:  # not validated this epoch (train.val_every)
-            val = Evaluation([], {})
-            v = dict.fromkeys(("score", "y_mae", "psnr", "identity", "ssim"), math.nan)
-            v |= dict.fromkeys(("baseline_psnr", "gain"), math.nan)
-        self.epoch += 1
-        self.seconds += time.perf_counter() - start
+        else:
+            val = Evaluation([], dict.fromkeys(DONE_METRICS, math.nan))  # not validated
+        v = val.summary
+        s.epoch += 1
+        s.seconds += time.perf_counter() - start
+        improved = False
         if indices:
             monitored = v[self.monitor]
             if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 self.scheduler.step(monitored)
             improved = self._improved(monitored)
             if improved:
-                self.best, self.best_epoch, self.bad_epochs = monitored, self.epoch, 0
-                if main:
-                    path = self.experiment.best(self.fold)
-                    save_checkpoint(path, self._weights_checkpoint(self.epoch, v))
+                s.best, s.best_epoch, s.bad_epochs = monitored, s.epoch, 0
             else:
-                self.bad_epochs += 1
+                s.bad_epochs += 1
         row = {
-            "epoch": self.epoch,
-            "step": self.step,
+            "epoch": s.epoch,
+            "step": s.step,
             "lr": self.optimizer.param_groups[0]["lr"],
-            "seconds": self.seconds,
+            "seconds": s.seconds,
             "val_images": len(indices),
             **{f"val_{k}": v.get(k) for k in ("score", "y_mae", "psnr", "identity", "ssim")},
             "val_baseline_psnr": v.get("baseline_psnr"),
@@ -492,42 +506,12 @@ class FoldTrainer(FoldState):
         }
         row = {k: row[k] for k in self.columns}
         self.history.append(row)
-        if main:
-            self.experiment.write_metrics(self.fold, self.history, self.columns)
-        self.save_last()
-        if tracker is not None:
-            tracker.log(
-                {
-                    f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}": value
-                    for k, value in row.items()
-                    if k not in ("epoch", "step", "seconds", "val_images")
-                    and (indices or not k.startswith("val_"))
-                }
-                | {"epoch": self.epoch},
-                step=self.step,
-            )
-            tracker.log_triplets("val/triplets", val.triplets, step=self.step)
-        head = f"fold {self.fold} epoch {self.epoch}/{self.epochs}: loss {losses['train_loss']:.4f}"
-        if not indices:
-            say(f"{head}  (validated every {t.val_every} epochs)" + self.epoch_note(losses))
-            return
-        say(
-            f"{head}  "
-            f"val score {v['score']:.3f} (identity {v['identity']:.3f})  "
-            f"y_mae {v['y_mae']:.2f}  psnr {v['psnr']:.2f}"
-            + (
-                f" (baseline {v['baseline_psnr']:.2f})  ssim {v['ssim']:.4f}"
-                if self.task.reports_psnr_ssim
-                else ""
-            )
-            + self.epoch_note(losses)
-            + ("  *" if improved else "")
-        )
-        if self.epoch < self.epochs and self.finished():
-            say(f"fold {self.fold}: no better {self.monitor} in {t.patience} epochs, stopping")
+        end = EpochEnd(row, val, bool(indices), improved, losses)
+        for callback in self.callbacks(tracker):
+            callback(self, end)
 
     def _failed(self, e: NonFiniteError) -> UserError:
-        run = self.experiment
+        run, s = self.experiment, self.state
         files = (run.best(self.fold), run.last(self.fold), run.metrics_path(self.fold))
         kept = [p.name for p in files if p.is_file()]
         kept_line = (
@@ -536,7 +520,7 @@ class FoldTrainer(FoldState):
             else f"nothing was written to {self.dir}"
         )
         return UserError(
-            f"fold {self.fold}, epoch {self.epoch + 1}, step {self.step}: {e}; try a lower "
+            f"fold {self.fold}, epoch {s.epoch + 1}, step {s.step}: {e}; try a lower "
             f"train.lr (now {self.cfg.train.lr}) or train.grad_clip (now "
             f"{self.cfg.train.grad_clip}); {kept_line}"
         )
@@ -544,30 +528,31 @@ class FoldTrainer(FoldState):
     def run(self, tracker: Tracker | None = None) -> dict[str, Any]:
         """Train until finished (resuming where the trainer stands), write final.pt and
         done.json; returns done.json's content."""
+        s = self.state
         try:
             with self.stop.armed():
                 while not self.finished():
                     epoch_start = time.perf_counter()
                     losses = self._train_epoch()
-                    self.seconds += time.perf_counter() - epoch_start
+                    s.seconds += time.perf_counter() - epoch_start
                     self._end_epoch(losses, tracker)
                     if self.stop.requested:
                         raise Interrupted(
-                            f"interrupted: fold {self.fold} saved at epoch {self.epoch}, "
-                            f"step {self.step} ({self.experiment.last(self.fold)})"
+                            f"interrupted: fold {self.fold} saved at epoch {s.epoch}, "
+                            f"step {s.step} ({self.experiment.last(self.fold)})"
                         )
         except NonFiniteError as e:
             raise self._failed(e) from None
         return self._finish(tracker)
 
     def _finish(self, tracker: Tracker | None) -> dict[str, Any]:
-        t = self.cfg.train
+        t, s = self.cfg.train, self.state
         final_row = self.history[-1]
         if distributed.is_main():
             summary = {k[4:]: final_row[k] for k in ("val_score", "val_y_mae", "val_psnr")}
-            final = self._weights_checkpoint(self.epoch, summary)
+            final = self.weights_checkpoint(s.epoch, summary)
             save_checkpoint(self.experiment.final(self.fold), final)
-        best_row = next(r for r in self.history if r["epoch"] == self.best_epoch)
+        best_row = next(r for r in self.history if r["epoch"] == s.best_epoch)
         chosen = final_row if t.select == "final" else best_row
 
         def metrics(row: dict[str, Any]) -> dict[str, float]:
@@ -577,13 +562,13 @@ class FoldTrainer(FoldState):
             "fold": self.fold,
             "select": t.select,
             "epoch": chosen["epoch"],
-            "best_epoch": self.best_epoch,
-            "epochs_run": self.epoch,
+            "best_epoch": s.best_epoch,
+            "epochs_run": s.epoch,
             "monitor": self.monitor,
             **metrics(chosen),
             "best": metrics(best_row),
             "final": metrics(final_row),
-            "seconds": self.seconds,
+            "seconds": s.seconds,
             "params": self.params,
             # which images chose the epoch: the held-out fold's, or train.select=inner's
             "validated_on": self.val_set,

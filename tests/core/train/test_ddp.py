@@ -122,7 +122,7 @@ def test_two_processes_train_like_one_and_hold_identical_weights(tmp_path: Path)
     )
     single.resume()
     single.run()
-    assert single.step == final["step"] == 2 * single.steps_per_epoch
+    assert single.state.step == final["step"] == 2 * single.steps_per_epoch
     for name, value in single.model.state_dict().items():
         assert torch.allclose(value, final["model"][name], atol=1e-5), name
     for row, ddp_row in zip(single.history, ddp_rows, strict=True):

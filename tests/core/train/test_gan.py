@@ -34,7 +34,7 @@ def test_gan_step_moves_both_networks_and_logs_losses_apart(tmp_path: Path, gan:
     g0 = [p.detach().clone() for p in trainer.model.parameters()]
     d0 = [p.detach().clone() for p in trainer.disc.parameters()]
     losses = trainer._train_epoch()
-    assert trainer.step == 2
+    assert trainer.state.step == 2
     assert set(losses) == {"train_loss", *GAN_COLUMNS}
     assert all(math.isfinite(v) for v in losses.values())
     # The generator's loss is its content loss plus the weighted adversarial loss.
@@ -59,8 +59,8 @@ def test_resume_restores_the_discriminator(tmp_path: Path):
         tmp_path, ["gan.discriminator=srgan_discriminator", "gan.args.base=8", "train.epochs=2"]
     )
     trainer._train_epoch()
-    trainer.epoch = 1
-    save_checkpoint(trainer.dir / "last.pt", trainer._state())
+    trainer.state.epoch = 1
+    save_checkpoint(trainer.dir / "last.pt", trainer.meta() | trainer.state.state_dict())
     again = fold_trainer(trainer.cfg, trainer.store, 0, torch.device("cpu"))
     again.resume()
     for a, b in zip(

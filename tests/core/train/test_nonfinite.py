@@ -138,13 +138,13 @@ def _weights(t: FoldTrainer) -> dict[str, torch.Tensor]:
 
 
 def test_the_estimate_never_trains_the_model_it_times(trainer: FoldTrainer):
-    before, step = _weights(trainer), trainer.step
+    before, step = _weights(trainer), trainer.state.step
     optimizer = str(trainer.optimizer.state_dict())
     assert trainer.epoch_seconds() > 0
     after = _weights(trainer)
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert trainer.step == step and str(trainer.optimizer.state_dict()) == optimizer
+    assert trainer.state.step == step and str(trainer.optimizer.state_dict()) == optimizer
 
 
 def test_the_estimate_meets_nan_weights_without_a_crash_and_training_reports_them(trainer):

@@ -80,9 +80,9 @@ def test_resume_continues_from_the_saved_step(tiny, monkeypatch):
 
     resumed = FoldTrainer(cfg_b, store, 0, torch.device("cpu"))
     resumed.resume()
-    assert resumed.epoch == 2 and resumed.step == 2 * full.steps_per_epoch
+    assert resumed.state.epoch == 2 and resumed.state.step == 2 * full.steps_per_epoch
     resumed.run()
-    assert resumed.step == full.step == 3 * full.steps_per_epoch
+    assert resumed.state.step == full.state.step == 3 * full.steps_per_epoch
     for name, value in full.model.state_dict().items():
         assert torch.allclose(value, resumed.model.state_dict()[name], atol=1e-6), name
     assert _rows(resumed.dir / "metrics.csv") == _rows(full.dir / "metrics.csv")
@@ -124,13 +124,13 @@ def test_a_time_budget_plans_the_epochs_that_fit(tiny, monkeypatch):
     budget = load_config(None, [*overrides, "train.time_budget=1", "train.epochs=50"])
     trainer = FoldTrainer(budget, store, 0, torch.device("cpu"))
     trainer.start()
-    assert trainer.epochs == 6  # 60 s of 10 s epochs
+    assert trainer.state.epochs == 6  # 60 s of 10 s epochs
     lam = trainer.scheduler.lr_lambdas[0]
     assert lam(6 * trainer.steps_per_epoch) == pytest.approx(0.01)  # the schedule ends with it
     capped = load_config(None, [*overrides, "train.time_budget=1", "train.epochs=4"])
     trainer = FoldTrainer(capped, store, 0, torch.device("cpu"))
     trainer.start()
-    assert trainer.epochs == 4  # train.epochs is the most it runs
+    assert trainer.state.epochs == 4  # train.epochs is the most it runs
 
 
 @pytest.mark.parametrize(
@@ -256,3 +256,41 @@ def test_validation_at_scale_every_n_epochs_on_a_fixed_subset_and_all_at_the_end
     assert FoldTrainer(load_config(None, overrides), store, 0, trainer.device).val_subset == (
         store.image_indices([0])
     )
+
+
+def test_a_time_budget_times_the_steps_once(tiny, monkeypatch):
+    """The plan and the printed estimate share one timing: the steps are not taken twice."""
+    _, _, overrides = tiny
+    calls = []
+    monkeypatch.setattr(FoldTrainer, "epoch_seconds", lambda self, steps=2: calls.append(1) or 6.0)
+    args = [*overrides, "experiment=once", "train.fold=0", "train.time_budget=0.2"]
+    result = run_stage(train_stage.main, *args, "train.epochs=5")
+    assert result.code == 0, result.err
+    assert len(calls) == 1
+    assert "train.time_budget=0.2 min: 2 epoch(s) x 1 fold(s)" in result.out  # 12 s of 6 s
+
+
+def test_the_fold_state_round_trips_through_its_state_dict(tiny):
+    cfg, store, _ = tiny
+    trainer = FoldTrainer(cfg, store, 0, torch.device("cpu"))
+    trainer.start()
+    trainer._end_epoch(trainer._train_epoch(), None)
+    state = trainer.state.state_dict()
+    assert {"model", "optimizer", "scheduler", "scaler", "ema", "epoch", "rng"} <= set(state)
+    again = FoldTrainer(cfg, store, 0, torch.device("cpu"))
+    again.state.load_state_dict(state)
+    s, a = trainer.state, again.state
+    assert (
+        (a.epoch, a.step, a.best, a.best_epoch)
+        == (s.epoch, s.step, s.best, s.best_epoch)
+        == (
+            1,
+            trainer.steps_per_epoch,
+            trainer.history[0]["val_score"],
+            1,
+        )
+    )
+    assert all(
+        torch.equal(v, again.model.state_dict()[k]) for k, v in trainer.model.state_dict().items()
+    )
+    assert again.scheduler.state_dict() == trainer.scheduler.state_dict()
