@@ -98,7 +98,7 @@ def test_the_timed_step_is_the_trainers_and_its_variants_take_the_same_step(tmp_
     initial = {k: v.clone() for k, v in reference.model.state_dict().items()}
     for _ in range(2):
         loss = reference.train_step(scan, clean)["train_loss"]
-    assert reference.ema is not None and reference.step == 0  # train_step alone: no counters
+    assert reference.ema is not None and reference.state.step == 0  # train_step alone: no counters
     for variant, tol in (({}, 0.0), ({"channels_last": True, "compile": "eager"}, 1e-4)):
         v_loss, weights, ema = two_steps(**variant)
         assert v_loss == pytest.approx(loss, rel=tol, abs=tol), variant
