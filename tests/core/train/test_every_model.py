@@ -1,7 +1,8 @@
 """Every guarantee for every model: weights, outputs or losses that are not numbers end
 training with one `error:` line (fold, epoch, step, the files kept, the train.lr and
 train.grad_clip hint), for each registered restorer and each shipped config's model, in the
-time estimate as in training; and the estimate never trains the model it times."""
+time estimate as in training; a fold stopped and resumed ends as if it had never stopped, for
+each shipped config; and the estimate never trains the model it times."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pipeline.core.data.store import PairStore
 from pipeline.core.models.page import describer_of
 from pipeline.core.models.registry import build_model, list_models
 from pipeline.core.train.trainer import FoldTrainer
+from pipeline.core.train.trainers import fold_trainer
 from pipeline.core.util.errors import NonFiniteError
 from tests.conftest import REPO, assert_user_error, make_dataset, make_sr, run_cli
 
@@ -103,6 +105,50 @@ def test_an_exploding_learning_rate_ends_with_one_error_line_for_every_shipped_m
             assert all(
                 torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point()
             )
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_fold_stopped_and_resumed_ends_as_if_never_stopped_for_every_shipped_model(
+    tmp_path: Path, config: str, monkeypatch
+):
+    args = _data(tmp_path, config)
+    assert run_cli("pipeline.prepare", *args).code == 0
+    overrides = [a for a in args[2:]] + ["train.fold=0", "train.epochs=2"]
+    path = str(REPO / "configs" / config)
+    store = PairStore(next((tmp_path / "prepared").iterdir()))
+    cpu = torch.device("cpu")
+    full = fold_trainer(load_config(path, [*overrides, "experiment=full"]), store, 0, cpu)
+    full.start(plan=False)
+    full.run()
+
+    cfg = load_config(path, [*overrides, "experiment=stopped"])
+    first = fold_trainer(cfg, store, 0, cpu)
+    first.start(plan=False)
+    original, calls = FoldTrainer._train_epoch, []
+
+    def dies_in_epoch_two(self):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(FoldTrainer, "_train_epoch", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        first.run()
+    monkeypatch.setattr(FoldTrainer, "_train_epoch", original)
+    resumed = fold_trainer(cfg, store, 0, cpu)
+    resumed.resume()
+    assert resumed.state.epoch == 1
+    resumed.run()
+    assert resumed.state.step == full.state.step
+    for name, value in full.model.state_dict().items():
+        assert torch.allclose(value, resumed.model.state_dict()[name], atol=1e-5), name
+    assert len(resumed.history) == len(full.history) == 2
+    for got, want in zip(resumed.history, full.history, strict=True):
+        assert got.keys() == want.keys()
+        for k in got:
+            if k != "seconds":
+                assert got[k] == pytest.approx(want[k], rel=1e-5, nan_ok=True), (k, got, want)
 
 
 @pytest.fixture
