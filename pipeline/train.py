@@ -40,8 +40,9 @@ reached (last.pt is written every epoch and every train.checkpoint_minutes), and
 finished ones; train.resume=auto (what run_all.sh passes) does the same and starts the folds
 that have none; train.overwrite=true trains them anew. A changed config under the same
 experiment name is refused (the config is recorded in runs/<experiment>/config.yaml).
-Ctrl-C saves last.pt and prints the command that continues. A NaN or infinite loss stops
-with an error; the files already written are kept. A second train or infer of the same
+Ctrl-C saves last.pt and prints the command that continues. A value that is not a number
+(the loss, the model's output, the weights after a step, a page descriptor, the validation
+score) stops with one error naming fold, epoch and step; the files already written are kept. A second train or infer of the same
 folds stops with an error naming the process at work.
 
 Several GPUs or machines: torchrun --nproc_per_node N -m pipeline.train [key=value ...]

@@ -542,6 +542,8 @@ class FoldTrainer:
                             f"step {s.step} ({self.experiment.last(self.fold)})"
                         )
         except NonFiniteError as e:
+            if not distributed.is_main():  # every rank stops here; rank 0 says why, once
+                raise SystemExit(2) from None
             raise self._failed(e) from None
         return self._finish(tracker)
 

@@ -182,8 +182,8 @@ def test_every_parameter_gets_a_gradient(name: str):
 
 
 def test_an_exploding_learning_rate_under_torchrun_ends_with_the_error_line(tmp_path: Path):
-    """Every rank stops at the same step with the same `error:` line, no traceback, no hang
-    (a rank left in a collective would wait forever)."""
+    """Every rank stops at the same step, rank 0 with the one `error:` line, no traceback, no
+    hang (a rank left in a collective would wait forever)."""
     root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
     overrides = [
         f"data.root={root}",
@@ -204,7 +204,7 @@ def test_an_exploding_learning_rate_under_torchrun_ends_with_the_error_line(tmp_
     proc = torchrun(2, "-m", "pipeline.train", *overrides, timeout=240)
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 2 and errors[0] == errors[1], proc.stderr[-3000:]
+    assert len(errors) == 1, proc.stderr[-3000:]  # rank 0 says it, the other rank exits 2
     assert errors[0].startswith("error: fold 0, epoch 1, step ")
     assert "train.lr" in errors[0] and "train.grad_clip" in errors[0]
     # torchrun reports the failed workers with a traceback of its own; none comes from a rank
