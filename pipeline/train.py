@@ -42,8 +42,8 @@ that have none; train.overwrite=true trains them anew. A changed config under th
 experiment name is refused (the config is recorded in runs/<experiment>/config.yaml).
 Ctrl-C saves last.pt and prints the command that continues. A value that is not a number
 (the loss, the model's output, the weights after a step, a page descriptor, the validation
-score) stops with one error naming fold, epoch and step; the files already written are kept. A second train or infer of the same
-folds stops with an error naming the process at work.
+score) stops with one error naming fold, epoch and step; the files already written are kept.
+A second train or infer of the same folds stops with an error naming the process at work.
 
 Several GPUs or machines: torchrun --nproc_per_node N -m pipeline.train [key=value ...]
 trains with DistributedDataParallel (NCCL on GPUs, gloo on the CPU); train.batch_size is the
