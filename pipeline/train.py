@@ -19,6 +19,8 @@ metric. Writes runs/<experiment>/fold<k>/{last.pt,best.pt,final.pt,metrics.csv,d
                        the epoch with the best train.monitor on them (an optimistic CV);
                        inner: the best epoch on titles split off the fold's training images
                        (not trained on), so the held-out fold stays unseen and the CV honest
+  train.val_every=N    validate every N epochs; train.val_images=N: on a fixed seeded subset
+                       of N validation images (default 64); the last epoch validates on all
   train.time_budget=M  minutes per fold: the epochs that fit (estimated from timed steps
                        before training), at most train.epochs
   model.max_params=N   parameter budget, checked before training (default 10,000,000)
