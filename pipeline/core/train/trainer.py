@@ -328,7 +328,14 @@ class FoldTrainer:
         """After a step: the weights are all numbers (the same on every rank under DDP)."""
         for module in self.stepped_models():
             params = [p.detach() for p in module.parameters()]
-            if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+            if not params:
+                continue
+            # One fused norm per step (a tenth of the cost of isfinite on each tensor); only a
+            # norm that is not finite (a NaN or inf, or huge weights) is looked at closely.
+            norms = torch.stack(torch._foreach_norm(params))
+            if bool(torch.isfinite(norms).all()):
+                continue
+            if not all(bool(torch.isfinite(p).all()) for p in params):
                 raise NonFiniteError(
                     f"the weights of {type(module).__name__} hold non-finite values after the step"
                 )

@@ -207,3 +207,14 @@ def test_a_non_finite_page_descriptor_is_named(trainer: FoldTrainer):
     trainer._step(scan, clean, thumb, *rest)  # a real batch steps
     with pytest.raises(NonFiniteError, match="page descriptor"):
         trainer._step(scan, clean, thumb * float("nan"), *rest)
+
+
+def test_the_weights_check_finds_a_nan_and_lets_huge_finite_weights_pass(trainer: FoldTrainer):
+    weight = next(trainer.model.parameters())
+    with torch.no_grad():
+        weight.fill_(3e38)  # finite, though its norm overflows
+    trainer.check_weights()
+    with torch.no_grad():
+        weight.view(-1)[0] = float("nan")
+    with pytest.raises(NonFiniteError, match="weights of PageNet hold non-finite values"):
+        trainer.check_weights()
