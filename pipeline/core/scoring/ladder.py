@@ -52,6 +52,7 @@ from ..task.task import Task
 from ..util.errors import UserError
 from ..util.files import write_text
 from ..util.images import read_rgb, to_uint8
+from ..util.progress import progress
 
 RUNGS = ("identity", "colormap", "regressor", "gbt")
 ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -66,17 +67,37 @@ PIXEL_STEP = 3
 
 @dataclass
 class Page:
+    """What the ladder keeps of a page: a few numbers, never its pixels (a store of 18,000
+    pages of 512 px would not fit in memory): its scan's features for the regressor and the
+    trees, the scan's mean Y, and for a training page the clean mean Y and its colour-map
+    normal equations (X^T X and X^T Y over its fitting pixels)."""
+
     stem: str
     title: str
     fold: int
-    scan: np.ndarray  # HxWx3 uint8 RGB
-    clean: np.ndarray | None = None  # the training pages' clean image
+    features: np.ndarray
+    histogram: np.ndarray
+    scan_y: float
+    clean_y: float = float("nan")
+    xtx: np.ndarray | None = None  # 4x4
+    xty: np.ndarray | None = None  # 4x3
+
+    @classmethod
+    def of(
+        cls, stem: str, title: str, fold: int, scan: np.ndarray, clean: np.ndarray | None = None
+    ) -> Page:
+        page = cls(stem, title, fold, scan_features(scan), histogram_features(scan), mean_y(scan))
+        if clean is not None:
+            page.clean_y = mean_y(clean)
+            page.xtx, page.xty = ColourMap.normal_equations(scan, clean)
+        return page
 
 
-def store_pages(store: PairStore) -> list[Page]:
+def store_pages(store: PairStore, desc: str = "ladder") -> list[Page]:
+    """Every training page of the store, read one at a time (`Page`)."""
     return [
-        Page(r.stem, r.title, r.fold, np.asarray(store.scan(i)), np.asarray(store.clean(i)))
-        for i, r in enumerate(store.images)
+        Page.of(r.stem, r.title, r.fold, np.asarray(store.scan(i)), np.asarray(store.clean(i)))
+        for i, r in enumerate(progress(store.images, desc=desc, unit="img", leave=False))
     ]
 
 
@@ -86,13 +107,21 @@ def _design(rgb: np.ndarray) -> np.ndarray:
 
 
 class ColourMap:
-    """scan RGB -> clean RGB by one affine map (least squares over the training pixels)."""
+    """scan RGB -> clean RGB by one affine map, least squares over the training pixels, solved
+    from the normal equations summed page by page."""
+
+    @staticmethod
+    def normal_equations(scan: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X^T X and X^T Y of one page's fitting pixels (X: scan RGB and 1, Y: clean RGB)."""
+        s = PIXEL_STEP
+        a = _design(scan[::s, ::s])
+        b = clean[::s, ::s].reshape(-1, 3).astype(np.float64) / 255.0
+        return a.T @ a, a.T @ b
 
     def fit(self, pages: list[Page]) -> ColourMap:
-        s = PIXEL_STEP
-        a = np.concatenate([_design(p.scan[::s, ::s]) for p in pages])
-        b = np.concatenate([p.clean[::s, ::s].reshape(-1, 3) for p in pages]) / 255.0
-        self.weights = np.linalg.lstsq(a, b, rcond=None)[0]
+        xtx = sum(p.xtx for p in pages)
+        xty = sum(p.xty for p in pages)
+        self.weights = np.linalg.lstsq(xtx, xty, rcond=None)[0]
         return self
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
@@ -191,22 +220,24 @@ class MeanYTrees:
 
 
 class Ladder:
-    """The rungs fitted on `train` pages; `predict` gives each rung's mean Y of pages."""
+    """The rungs fitted on `train` pages; `predict` gives each rung's mean Y of pages, but the
+    colour map's, which needs the scan's pixels (`colour_mapped`)."""
 
     def __init__(self, train: list[Page]):
         self.colormap = ColourMap().fit(train)
-        feats = np.stack([scan_features(p.scan) for p in train])
-        truths = np.array([mean_y(p.clean) for p in train])
+        feats = np.stack([p.features for p in train])
+        truths = np.array([p.clean_y for p in train])
         self.regressor = MeanYRegressor().fit(feats, [p.title for p in train], truths)
-        hists = np.stack([histogram_features(p.scan) for p in train])
-        self.trees = MeanYTrees().fit(hists, truths)
+        self.trees = MeanYTrees().fit(np.stack([p.histogram for p in train]), truths)
+
+    def colour_mapped(self, scan: np.ndarray) -> float:
+        return mean_y(self.colormap.apply(scan))
 
     def predict(self, pages: list[Page]) -> dict[str, list[float]]:
-        feats = np.stack([scan_features(p.scan) for p in pages])
-        hists = np.stack([histogram_features(p.scan) for p in pages])
+        feats = np.stack([p.features for p in pages])
+        hists = np.stack([p.histogram for p in pages])
         return {
-            "identity": [mean_y(p.scan) for p in pages],
-            "colormap": [mean_y(self.colormap.apply(p.scan)) for p in pages],
+            "identity": [p.scan_y for p in pages],
             "regressor": [float(v) for v in self.regressor.predict(feats)],
             "gbt": [float(v) for v in self.trees.predict(hists)],
         }
@@ -214,15 +245,21 @@ class Ladder:
 
 def out_of_fold(store: PairStore) -> dict[str, Any]:
     """Each rung's out-of-fold mean Y of every training image (fitted on the other folds), and
-    its CV: the leaderboard metric over all of them, as an experiment's CV is computed."""
+    its CV: the leaderboard metric over all of them, as an experiment's CV is computed. The
+    store is read twice, a page at a time: once for the pages' numbers, once to apply each
+    fold's colour map to its own scans."""
     pages = store_pages(store)
-    truth = {p.stem: mean_y(p.clean) for p in pages}
+    truth = {p.stem: p.clean_y for p in pages}
     oof: dict[str, dict[str, float]] = {rung: {} for rung in RUNGS}
+    ladders = {}
     for fold in sorted({p.fold for p in pages}):
         held = [p for p in pages if p.fold == fold]
-        predicted = Ladder([p for p in pages if p.fold != fold]).predict(held)
-        for rung, values in predicted.items():
+        ladders[fold] = Ladder([p for p in pages if p.fold != fold])
+        for rung, values in ladders[fold].predict(held).items():
             oof[rung].update({p.stem: v for p, v in zip(held, values, strict=True)})
+    for i, p in enumerate(progress(pages, desc="ladder colormap", unit="img", leave=False)):
+        oof["colormap"][p.stem] = ladders[p.fold].colour_mapped(np.asarray(store.scan(i)))
+    oof = {rung: {s: oof[rung][s] for s in truth} for rung in RUNGS}
     cv = {rung: float(np.mean([abs(oof[rung][s] - truth[s]) for s in truth])) for rung in RUNGS}
     return {"cv": cv, "oof": oof, "truth": truth, "fingerprint": store.fingerprint}
 
@@ -244,8 +281,13 @@ def predict_held_out(store: PairStore, scans: dict[str, Path]) -> dict[str, dict
     """Each rung fitted on all the store's training pairs, applied to the held-out scans (test
     inputs, by stem): {rung: {stem: predicted mean Y}}."""
     stems = sorted(scans)
-    pages = [Page(s, s, -1, read_rgb(scans[s])) for s in stems]
-    predicted = Ladder(store_pages(store)).predict(pages)
+    ladder = Ladder(store_pages(store))
+    pages, mapped = [], []
+    for stem in progress(stems, desc="ladder test", unit="img", leave=False):
+        scan = read_rgb(scans[stem])
+        pages.append(Page.of(stem, stem, -1, scan))
+        mapped.append(ladder.colour_mapped(scan))
+    predicted = ladder.predict(pages) | {"colormap": mapped}
     return {rung: dict(zip(stems, values, strict=True)) for rung, values in predicted.items()}
 
 

@@ -18,11 +18,21 @@ from pipeline.core.data.store import PairStore, store_dir
 from pipeline.core.runs.experiment import Experiment
 from pipeline.core.scoring.blending import fit_weights, nested_blend
 from pipeline.core.scoring.finishing import fit_weight, nested_targets, shift_mean_y
-from pipeline.core.scoring.ladder import RUNGS, ColourMap, Page, ladder_of, out_of_fold
+from pipeline.core.scoring.ladder import (
+    PIXEL_STEP,
+    RUNGS,
+    ColourMap,
+    MeanYRegressor,
+    Page,
+    _design,
+    ladder_of,
+    out_of_fold,
+    scan_features,
+)
 from pipeline.core.task.metrics import mean_y
 from pipeline.core.task.submission import read_submission
 from pipeline.core.util.errors import UserError
-from pipeline.core.util.images import read_rgb
+from pipeline.core.util.images import read_rgb, to_uint8
 from tests.conftest import FAST, make_dataset, paths, random_page, run_stage, save
 
 
@@ -88,6 +98,32 @@ def test_boosted_trees_follow_a_correction_that_is_not_linear():
     assert out_of_fold(step_store())["oof"]["gbt"] == ladder["oof"]["gbt"]  # seeded
 
 
+def test_the_ladder_reads_a_page_at_a_time_and_gives_the_numbers_of_all_pages_at_once():
+    """The colour map from normal equations summed page by page, the regressor from features
+    computed page by page: the numbers of a fit on every page's pixels held together."""
+    store = step_store(n_titles=6, per_title=3, seed=1)
+    ladder = out_of_fold(store)
+    scans = [store.scan(i) for i in range(len(store.images))]
+    cleans = [store.clean(i) for i in range(len(store.images))]
+    folds = np.array([r.fold for r in store.images])
+    titles = [r.title for r in store.images]
+    feats = np.stack([scan_features(x) for x in scans])
+    truths = np.array([mean_y(c) for c in cleans])
+    for fold in range(3):
+        train, held = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+        s = PIXEL_STEP
+        a = np.concatenate([_design(scans[i][::s, ::s]) for i in train])
+        b = np.concatenate([cleans[i][::s, ::s].reshape(-1, 3) for i in train]) / 255.0
+        weights = np.linalg.lstsq(a, b, rcond=None)[0]
+        regressor = MeanYRegressor().fit(feats[train], [titles[i] for i in train], truths[train])
+        for i, value in zip(held, regressor.predict(feats[held]), strict=True):
+            stem = store.images[i].stem
+            mapped = to_uint8((_design(scans[i]) @ weights).reshape(scans[i].shape), 255.0)
+            assert ladder["oof"]["colormap"][stem] == pytest.approx(mean_y(mapped), abs=1e-9)
+            assert ladder["oof"]["regressor"][stem] == pytest.approx(value, abs=1e-9)
+            assert ladder["oof"]["identity"][stem] == pytest.approx(mean_y(scans[i]), abs=1e-9)
+
+
 def test_the_ladder_scores_each_rung_out_of_fold(tmp_path: Path):
     root = linear_dataset(tmp_path / "data")
     o = [*paths(tmp_path, root), "prepare.patch_size=16", "prepare.stride=16"]
@@ -136,8 +172,7 @@ def test_a_colour_map_fits_an_affine_scan_exactly():
     rng = np.random.default_rng(0)
     clean = rng.integers(0, 256, (30, 30, 3)).astype(np.uint8)
     scan = np.rint(clean * 0.5 + 60).astype(np.uint8)
-    page = Page("a", "a", 0, scan, clean)
-    back = ColourMap().fit([page]).apply(scan)
+    back = ColourMap().fit([Page.of("a", "a", 0, scan, clean)]).apply(scan)
     assert np.abs(back.astype(int) - clean).max() <= 1  # the scan's own rounding
 
 
