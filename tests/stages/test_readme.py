@@ -13,6 +13,7 @@ import re
 import typing
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.__main__ import STAGES
@@ -21,7 +22,7 @@ from pipeline.core.config.schema import Config
 from pipeline.core.runs.experiment import Experiment
 from pipeline.core.scoring.evaluation import cv_line, ladder_line
 from pipeline.core.task.task import Task
-from pipeline.leaderboard import diff_report
+from pipeline.core.scoring.evaluation import experiment_diff as diff_report
 from tests.conftest import REPO
 from tests.stages.test_help import stage_help
 
@@ -335,11 +336,27 @@ def test_the_demo_test_score_is_what_score_prints(tmp_path, monkeypatch):
     assert line in out.getvalue().splitlines()
 
 
-def write_experiment(runs: Path, overrides: list[str], cv: float, fold_std: float) -> None:
-    cfg = load_config(None, ["train.resume=auto", *overrides])  # what run_all.sh records
+def write_experiment(
+    runs: Path, overrides: list[str], cv: float, fold_std: float, wave: float
+) -> None:
+    """An experiment as run_all.sh records it, with out-of-fold errors of mean `cv` over the
+    demo's 30 images (6 titles, 3 folds) that vary by `wave` about it."""
+    cfg = load_config(None, ["train.resume=auto", *overrides])
     run = Experiment(runs, cfg.experiment)
     run.write_config(to_yaml(cfg))
     run.write_cv({"task": "descan", "scale": 1, "cv": cv, "fold_std": fold_std})
+    swing = np.sin(wave * np.arange(30))
+    errors = cv + swing - swing.mean()
+    rows = [
+        {
+            "stem": f"T{i // 5}.{i % 5:05d}.01",
+            "title": f"T{i // 5}",
+            "fold": i // 5 % 3,
+            "abs_err": e,
+        }
+        for i, e in enumerate(errors)
+    ]
+    run.write_oof(rows, ["stem", "title", "fold", "abs_err"])
 
 
 def test_the_diff_example_is_what_leaderboard_prints(tmp_path):
@@ -347,9 +364,9 @@ def test_the_diff_example_is_what_leaderboard_prints(tmp_path):
     a, b = re.search(r"between (\S+) and (\S+)$", lines[0]).groups()
     loop = section(README, "Iterating and submitting")
     overrides = re.search(rf"bash run_all.sh (experiment={re.escape(b)} .*?)\s+#", loop).group(1)
-    cv_a, std_a, cv_b, std_b = numbers(lines[-1])[:4]
-    write_experiment(tmp_path, [], cv_a, std_a)
-    write_experiment(tmp_path, overrides.split(), cv_b, std_b)
+    cv_a, std_a, cv_b, std_b = numbers(lines[-2])[:4]
+    write_experiment(tmp_path, [], cv_a, std_a, wave=1.0)
+    write_experiment(tmp_path, overrides.split(), cv_b, std_b, wave=1.3)
     assert diff_report(tmp_path, a, b).splitlines() == lines
 
 

@@ -53,8 +53,12 @@ from ..util.errors import UserError
 from ..util.files import write_text
 from ..util.images import read_rgb, to_uint8
 from ..util.progress import progress
+from .evaluation import interval_text
+from .intervals import bootstrap_interval, resampling_units
 
 RUNGS = ("identity", "colormap", "regressor", "gbt")
+# ladder.json's layout and rungs: a kept ladder of another version is computed again.
+VERSION = 2
 ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 # The trees' histogram: bins of 8 levels per channel.
@@ -260,17 +264,27 @@ def out_of_fold(store: PairStore) -> dict[str, Any]:
     for i, p in enumerate(progress(pages, desc="ladder colormap", unit="img", leave=False)):
         oof["colormap"][p.stem] = ladders[p.fold].colour_mapped(np.asarray(store.scan(i)))
     oof = {rung: {s: oof[rung][s] for s in truth} for rung in RUNGS}
-    cv = {rung: float(np.mean([abs(oof[rung][s] - truth[s]) for s in truth])) for rung in RUNGS}
-    return {"cv": cv, "oof": oof, "truth": truth, "fingerprint": store.fingerprint}
+    errors = {rung: [abs(oof[rung][s] - truth[s]) for s in truth] for rung in RUNGS}
+    units, unit = resampling_units(list(truth), [p.title for p in pages], [p.fold for p in pages])
+    return {
+        "version": VERSION,
+        "cv": {rung: float(np.mean(errors[rung])) for rung in RUNGS},
+        "intervals": {
+            rung: bootstrap_interval(errors[rung], units, unit).record() for rung in RUNGS
+        },
+        "oof": oof,
+        "truth": truth,
+        "fingerprint": store.fingerprint,
+    }
 
 
 def ladder_of(store: PairStore) -> dict[str, Any]:
     """The store's ladder, computed once and kept beside it (ladder.json), recomputed when the
-    store was rebuilt."""
+    store was rebuilt or the ladder has changed since (`VERSION`)."""
     path = store.root / "ladder.json"
     if path.is_file():
         kept = json.loads(path.read_text())
-        if kept.get("fingerprint") == store.fingerprint:
+        if kept.get("fingerprint") == store.fingerprint and kept.get("version") == VERSION:
             return kept
     result = out_of_fold(store)
     write_text(path, json.dumps(result, indent=1))
@@ -316,4 +330,5 @@ def score_baselines(cfg: DictConfig, say: Callable[[str], None]) -> None:
         test = ""
         if truth is not None:
             test = f"   test {leaderboard_score(values, truth, str(target), str(truth_csv)):.4f}"
-        say(f"  {rung:<10} CV {ladder['cv'][rung]:.4f}{test}   -> {target}")
+        interval = interval_text(ladder["intervals"][rung])
+        say(f"  {rung:<10} CV {ladder['cv'][rung]:.4f}{interval}{test}   -> {target}")
