@@ -249,10 +249,16 @@ class Ladder:
 
 def out_of_fold(store: PairStore) -> dict[str, Any]:
     """Each rung's out-of-fold mean Y of every training image (fitted on the other folds), and
-    its CV: the leaderboard metric over all of them, as an experiment's CV is computed. The
-    store is read twice, a page at a time: once for the pages' numbers, once to apply each
-    fold's colour map to its own scans."""
-    pages = store_pages(store)
+    its CV: the leaderboard metric over all of them, as an experiment's CV is computed, with its
+    95% interval (a bootstrap over titles, or images where folds split titles). The store is
+    read twice, a page at a time: once for the pages' numbers, once to apply each fold's colour
+    map to its own scans."""
+    result = pages_out_of_fold(store_pages(store), lambda i: np.asarray(store.scan(i)))
+    return result | {"fingerprint": store.fingerprint}
+
+
+def pages_out_of_fold(pages: list[Page], scan: Callable[[int], np.ndarray]) -> dict[str, Any]:
+    """`out_of_fold` of pages (`scan(i)` gives page i's scan pixels, for the colour map)."""
     truth = {p.stem: p.clean_y for p in pages}
     oof: dict[str, dict[str, float]] = {rung: {} for rung in RUNGS}
     ladders = {}
@@ -262,7 +268,7 @@ def out_of_fold(store: PairStore) -> dict[str, Any]:
         for rung, values in ladders[fold].predict(held).items():
             oof[rung].update({p.stem: v for p, v in zip(held, values, strict=True)})
     for i, p in enumerate(progress(pages, desc="ladder colormap", unit="img", leave=False)):
-        oof["colormap"][p.stem] = ladders[p.fold].colour_mapped(np.asarray(store.scan(i)))
+        oof["colormap"][p.stem] = ladders[p.fold].colour_mapped(scan(i))
     oof = {rung: {s: oof[rung][s] for s in truth} for rung in RUNGS}
     errors = {rung: [abs(oof[rung][s] - truth[s]) for s in truth] for rung in RUNGS}
     units, unit = resampling_units(list(truth), [p.title for p in pages], [p.fold for p in pages])
@@ -274,7 +280,6 @@ def out_of_fold(store: PairStore) -> dict[str, Any]:
         },
         "oof": oof,
         "truth": truth,
-        "fingerprint": store.fingerprint,
     }
 
 
