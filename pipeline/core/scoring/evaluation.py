@@ -126,7 +126,7 @@ def score_interval(rows: list[dict[str, Any]], task: Task) -> Interval | None:
     values = row_values(rows, task)
     if not rows or not np.all(np.isfinite(values)):
         return None
-    stems = [r["stem"] for r in rows]
+    stems = [str(r.get("stem", i)) for i, r in enumerate(rows)]
     if "title" not in rows[0] or "fold" not in rows[0]:
         return bootstrap_interval(values, stems, "image")
     units, unit = resampling_units(stems, [r["title"] for r in rows], [r["fold"] for r in rows])
