@@ -14,7 +14,8 @@ DESCRIPTION = """\
   python -m pipeline.leaderboard
       Print runs/leaderboard.csv, best CV first within each task: `cv` is the task's metric
       over all out-of-fold images (descan: the leaderboard's mean-Y MAE, lower is better;
-      the other tasks: PSNR, higher is better), `baseline` the same for the scans unchanged
+      the other tasks: PSNR, higher is better), `cv_low` and `cv_high` its 95% interval (a
+      bootstrap over titles), `baseline` the same for the scans unchanged
       (or bicubic), `fold_std` the spread of the folds. `infer` adds or replaces a row each
       time an experiment's out-of-fold predictions are scored.
 
