@@ -12,6 +12,8 @@ Score the cheap answers on the same folds and with the same metric as the experi
              fitted on each fold's training pairs
   regressor  a ridge regression of the clean mean Y from statistics of the scan (Y
              percentiles, chroma, RGB means), scikit-learn, strength by group CV over titles
+  gbt        gradient-boosted trees (scikit-learn, absolute error, seeded) of the clean mean Y
+             from the scan's R, G and B histograms and Y percentiles
 Prints each one's CV (the leaderboard metric over all out-of-fold images), keeps it beside the
 prepared store (ladder.json; `infer` and `leaderboard` show it next to every experiment), and
 writes each one's submission for the test scans, fitted on all training pairs:

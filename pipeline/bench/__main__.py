@@ -38,6 +38,11 @@ on 2 quiet CPU cores without the demo, 14 with it; --no-demo skips part 5."""
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["coverage"]:  # its own command: the ladder's intervals, no model
+        from . import coverage
+
+        return coverage.main(argv[1:])
     parser = cli.stage_parser("pipeline.bench", DESCRIPTION)
     parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")

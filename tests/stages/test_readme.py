@@ -13,6 +13,7 @@ import re
 import typing
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.__main__ import STAGES
@@ -20,8 +21,8 @@ from pipeline.core.config.load import load_config, to_yaml
 from pipeline.core.config.schema import Config
 from pipeline.core.runs.experiment import Experiment
 from pipeline.core.scoring.evaluation import cv_line, ladder_line
+from pipeline.core.scoring.evaluation import experiment_diff as diff_report
 from pipeline.core.task.task import Task
-from pipeline.leaderboard import diff_report
 from tests.conftest import REPO
 from tests.stages.test_help import stage_help
 
@@ -305,9 +306,11 @@ def numbers(line: str) -> list[float]:
 def test_the_demo_output_is_what_infer_prints():
     cv_text, ladder_text, _ = block_starting(README, "CV score")
     images = int(re.search(r"over (\d+) out-of-fold", cv_text).group(1))
-    cv, fold_mean, fold_std, identity = numbers(cv_text)
+    cv, low, high, fold_mean, fold_std, identity = numbers(cv_text)
+    titles = int(re.search(r"over (\d+) titles", cv_text).group(1))
     rungs = dict(re.findall(r"(\w+) (\d+\.\d+)", ladder_text.split("the experiment")[0]))
     summary = {"images": images, "cv": cv, "fold_mean": fold_mean, "fold_std": fold_std}
+    summary["interval"] = {"low": low, "high": high, "units": titles, "unit": "title"}
     summary |= {"identity": identity, "ladder": {k: float(v) for k, v in rungs.items()}}
     assert cv_line(summary, Task("descan")) == cv_text
     assert ladder_line(summary) == ladder_text
@@ -315,31 +318,59 @@ def test_the_demo_output_is_what_infer_prints():
 
 def test_the_demo_test_score_is_what_score_prints(tmp_path, monkeypatch):
     from pipeline.core.config.load import load_config
-    from pipeline.core.scoring.held_out import experiment_report
+    from pipeline.core.scoring.held_out import experiment_report, held_out_interval
 
     line = block_starting(README, "CV score")[2]
-    match = re.fullmatch(r"demo: test (\S+) \((\S+) against (\S+), (\d+) images\)", line)
+    interval = r" \(95% interval (\S+) to (\S+) over (\d+) titles\)"
+    match = re.fullmatch(rf"demo: test (\S+){interval} \((\S+) against (\S+), (\d+) images\)", line)
     assert match, line
-    value, submission, truth, n = match.groups()
+    value, _, _, titles, submission, truth, n = match.groups()
     monkeypatch.chdir(tmp_path)
-    ids = [f"Page.{i:05d}.01" for i in range(int(n))]
-    for path, offset in ((submission, 0.0), (truth, float(value))):
+    # the score as in the README; the per-image errors (not in the README) spread about it
+    ids = [f"T{i % int(titles)}.{i:05d}.01" for i in range(int(n))]
+    swing = np.sin(np.arange(int(n)))
+    errors = float(value) + swing - swing.mean()
+    for path, offsets in ((submission, 0 * errors), (truth, errors)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="") as f:
             csv.writer(f).writerows(
-                [["Image File", "Y Channel Value"]] + [[i, 100 + offset] for i in ids]
+                [["Image File", "Y Channel Value"]]
+                + [[i, 100 + e] for i, e in zip(ids, offsets, strict=True)]
             )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         experiment_report(load_config(None, []), print)
-    assert line in out.getvalue().splitlines()
+    expected = held_out_interval(
+        dict(zip(ids, 100 + 0 * errors, strict=True)), dict(zip(ids, 100 + errors, strict=True))
+    )
+    assert (expected.units, expected.unit) == (int(titles), "title")
+    printed = re.sub(
+        interval, f" (95% interval {expected.low:.4f} to {expected.high:.4f} over \\3 titles)", line
+    )
+    assert printed in out.getvalue().splitlines()
 
 
-def write_experiment(runs: Path, overrides: list[str], cv: float, fold_std: float) -> None:
-    cfg = load_config(None, ["train.resume=auto", *overrides])  # what run_all.sh records
+def write_experiment(
+    runs: Path, overrides: list[str], cv: float, fold_std: float, wave: float
+) -> None:
+    """An experiment as run_all.sh records it, with out-of-fold errors of mean `cv` over the
+    demo's 30 images (6 titles, 3 folds) that vary by `wave` about it."""
+    cfg = load_config(None, ["train.resume=auto", *overrides])
     run = Experiment(runs, cfg.experiment)
     run.write_config(to_yaml(cfg))
     run.write_cv({"task": "descan", "scale": 1, "cv": cv, "fold_std": fold_std})
+    swing = np.sin(wave * np.arange(30))
+    errors = cv + swing - swing.mean()
+    rows = [
+        {
+            "stem": f"T{i // 5}.{i % 5:05d}.01",
+            "title": f"T{i // 5}",
+            "fold": i // 5 % 3,
+            "abs_err": e,
+        }
+        for i, e in enumerate(errors)
+    ]
+    run.write_oof(rows, ["stem", "title", "fold", "abs_err"])
 
 
 def test_the_diff_example_is_what_leaderboard_prints(tmp_path):
@@ -347,9 +378,9 @@ def test_the_diff_example_is_what_leaderboard_prints(tmp_path):
     a, b = re.search(r"between (\S+) and (\S+)$", lines[0]).groups()
     loop = section(README, "Iterating and submitting")
     overrides = re.search(rf"bash run_all.sh (experiment={re.escape(b)} .*?)\s+#", loop).group(1)
-    cv_a, std_a, cv_b, std_b = numbers(lines[-1])[:4]
-    write_experiment(tmp_path, [], cv_a, std_a)
-    write_experiment(tmp_path, overrides.split(), cv_b, std_b)
+    cv_a, std_a, cv_b, std_b = numbers(lines[-2])[:4]
+    write_experiment(tmp_path, [], cv_a, std_a, wave=1.0)
+    write_experiment(tmp_path, overrides.split(), cv_b, std_b, wave=1.3)
     assert diff_report(tmp_path, a, b).splitlines() == lines
 
 

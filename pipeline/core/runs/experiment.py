@@ -42,6 +42,8 @@ LEADERBOARD_COLUMNS = [
     "folds",
     "images",
     "cv",
+    "cv_low",
+    "cv_high",
     "fold_std",
     "baseline",
     "best_baseline",

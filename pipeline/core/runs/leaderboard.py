@@ -27,7 +27,8 @@ def _show(value: Any) -> str:
 
 
 def diff_report(runs: Path, a: str, b: str) -> str:
-    """The text `--diff A B` prints: changed keys as `key: A -> B`, then the CV line."""
+    """The text `--diff A B` starts with: changed keys as `key: A -> B`, then the CV line
+    (`scoring.evaluation.experiment_diff` adds the paired difference)."""
     exp_a, exp_b = Experiment(runs, a), Experiment(runs, b)
     changes = config_diff(exp_a.read_config(), exp_b.read_config())
     lines = [f"config: {len(changes)} key(s) differ between {a} and {b}"]

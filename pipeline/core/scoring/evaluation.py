@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from ..runs.experiment import Experiment
+from ..runs.leaderboard import diff_report
 from ..runs.tracking import git_commit
 from ..task.metrics import PAIR_METRICS
 from ..task.task import Task, finite_mean
 from ..util.errors import UserError, first_names
 from ..util.images import list_images, read_rgb
 from ..util.resize import modcrop
+from .intervals import Interval, bootstrap_interval, paired_difference, resampling_units
 
 
 @dataclass
@@ -110,6 +113,36 @@ def evaluate(
     return score_images(predicted(), task, log_images)
 
 
+def row_values(rows: list[dict[str, Any]], task: Task) -> list[float]:
+    """Each row's value of the task's metric: its leaderboard error for descanning, its PSNR
+    for the other tasks."""
+    return [float(r["abs_err"] if task.is_competition else r[task.metric]) for r in rows]
+
+
+def score_interval(rows: list[dict[str, Any]], task: Task) -> Interval | None:
+    """The 95% bootstrap interval of the task's metric over `rows` (each with its `stem`, and
+    its `title` and `fold` where known), resampled by title when the folds were drawn by title,
+    else by image; None where a value is not finite (a perfect image's PSNR)."""
+    values = row_values(rows, task)
+    if not rows or not np.all(np.isfinite(values)):
+        return None
+    stems = [str(r.get("stem", i)) for i, r in enumerate(rows)]
+    if "title" not in rows[0] or "fold" not in rows[0]:
+        return bootstrap_interval(values, stems, "image")
+    units, unit = resampling_units(stems, [r["title"] for r in rows], [r["fold"] for r in rows])
+    return bootstrap_interval(values, units, unit)
+
+
+def interval_text(interval: dict[str, Any] | None, digits: int = 4) -> str:
+    """ " (95% interval L to H over N titles)", or nothing where there is no interval."""
+    if not interval:
+        return ""
+    return (
+        f" (95% interval {interval['low']:.{digits}f} to {interval['high']:.{digits}f} over "
+        f"{interval['units']} {interval['unit']}s)"
+    )
+
+
 def cv_summary(rows: list[dict[str, Any]], task: Task) -> dict[str, Any]:
     """The CV of out-of-fold rows (each with its `fold`): `cv`, the task's metric over all the
     images (what a leaderboard computes from the out-of-fold predictions), the other metrics
@@ -119,6 +152,7 @@ def cv_summary(rows: list[dict[str, Any]], task: Task) -> dict[str, Any]:
     for fold in sorted({r["fold"] for r in rows}):
         folds.append({"fold": fold, **summarize([r for r in rows if r["fold"] == fold], task)})
     values = [f[task.metric] for f in folds]
+    interval = score_interval(rows, task)
     return {
         "task": task.kind,
         "scale": task.scale,
@@ -129,6 +163,7 @@ def cv_summary(rows: list[dict[str, Any]], task: Task) -> dict[str, Any]:
         "fold_mean": float(np.mean(values)),
         "fold_std": float(np.std(values)),
         "folds": folds,
+        **({"interval": interval.record()} if interval is not None else {}),
     }
 
 
@@ -169,16 +204,18 @@ def fold_line(fold: dict[str, Any], task: Task) -> str:
 
 def cv_line(cv: dict[str, Any], task: Task, how: str = "") -> str:
     """The CV as `infer` and `blend` print it: over all out-of-fold images (`how` says how they
-    were predicted, when it needs saying), the folds' spread beside."""
+    were predicted, when it needs saying), its 95% interval (a bootstrap over titles, where
+    the CV has one), the folds' spread beside."""
     folds = f"folds {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f}"
+    interval = interval_text(cv.get("interval"), 4 if task.is_competition else 2)
     if task.is_competition:
         return (
             f"CV score (leaderboard metric over {cv['images']} out-of-fold images{how}): "
-            f"{cv['cv']:.4f}   {folds}   identity (scans unchanged): {cv['identity']:.4f}"
+            f"{cv['cv']:.4f}{interval}   {folds}   identity (scans unchanged): {cv['identity']:.4f}"
         )
     return (
         f"CV {task.kind} ({task.metric_names}, {cv['images']} out-of-fold images): "
-        f"{task.metrics_line(cv)}   {folds}"
+        f"{task.metrics_line(cv)}{interval}   {folds}"
     )
 
 
@@ -202,7 +239,8 @@ def leaderboard_row(
     cv: dict[str, Any], model: str, seconds: float, params: int | None = None
 ) -> dict[str, Any]:
     """An experiment's row on the local leaderboard, from its CV summary (`cv_summary`, as in
-    cv.json): the task's metric over all out-of-fold images, the folds' spread, the baseline's
+    cv.json): the task's metric over all out-of-fold images and its 95% interval, the folds'
+    spread, the baseline's
     value and the ladder's best rung, the pixel metrics where the CV has them; the model, its
     parameter count (a blend has none), the seconds it took, the commit and the time."""
     row = {
@@ -212,6 +250,8 @@ def leaderboard_row(
         "folds": len(cv["folds"]),
         "images": cv["images"],
         "cv": f"{cv['cv']:.6f}",
+        "cv_low": f"{cv['interval']['low']:.6f}" if "interval" in cv else "",
+        "cv_high": f"{cv['interval']['high']:.6f}" if "interval" in cv else "",
         "fold_std": f"{cv['fold_std']:.6f}",
         "baseline": f"{cv['baseline']:.6f}",
         "wall_s": f"{seconds:.0f}",
@@ -224,6 +264,56 @@ def leaderboard_row(
     if "y_mae" in cv:
         row |= {"y_mae": f"{cv['y_mae']:.4f}", "psnr": f"{cv['psnr']:.3f}"}
     return row
+
+
+def paired_line(exp_a: Experiment, exp_b: Experiment, task: Task) -> str:
+    """B minus A over the same out-of-fold images, resampled by title (or image, as the CV's
+    interval): the mean difference, its 95% interval and the share of draws in which B wins.
+    Experiments scored on other images or other folds are refused: their CVs do not pair."""
+    if not (exp_a.oof_path.is_file() and exp_b.oof_path.is_file()):
+        return "paired: no oof_scores.csv for both yet (`python -m pipeline.infer` writes it)"
+    rows_a = {r["stem"]: r for r in exp_a.read_oof()}
+    rows_b = {r["stem"]: r for r in exp_b.read_oof()}
+    if rows_a.keys() != rows_b.keys():
+        only = sorted(rows_a.keys() ^ rows_b.keys())
+        raise UserError(
+            f"--diff: {exp_a.name} and {exp_b.name} were scored on different out-of-fold "
+            f"images ({len(only)} in one only, e.g. {only[0]}); a paired difference needs the same"
+        )
+    stems = sorted(rows_a)
+    if moved := [s for s in stems if int(rows_a[s]["fold"]) != int(rows_b[s]["fold"])]:
+        raise UserError(
+            f"--diff: {exp_a.name} and {exp_b.name} hold out {len(moved)} image(s) in different "
+            f"folds (e.g. {moved[0]}); a paired difference needs the same folds"
+        )
+    a = [rows_a[s] for s in stems]
+    units, unit = resampling_units(
+        stems, [r.get("title", r["stem"]) for r in a], [int(r["fold"]) for r in a]
+    )
+    diff = paired_difference(
+        row_values(a, task),
+        row_values([rows_b[s] for s in stems], task),
+        units,
+        unit,
+        task.lower_is_better,
+    )
+    return (
+        f"paired ({len(stems)} out-of-fold images, {diff.interval.units} {unit}s): "
+        f"{exp_b.name} - {exp_a.name} {diff.mean:+.4f}, 95% interval "
+        f"{diff.interval.low:+.4f} to {diff.interval.high:+.4f}; {exp_b.name} better in "
+        f"{100 * diff.b_wins:.0f}% of draws"
+    )
+
+
+def experiment_diff(runs: Path, a: str, b: str) -> str:
+    """The text `leaderboard --diff A B` prints: the changed config keys and both CVs
+    (`runs.leaderboard.diff_report`), then B - A paired over the same out-of-fold images."""
+    text = diff_report(runs, a, b)
+    cv_b = Experiment(runs, b).read_cv()
+    if cv_b is None:
+        return text
+    task = Task(cv_b["task"], cv_b["scale"])
+    return text + "\n" + paired_line(Experiment(runs, a), Experiment(runs, b), task)
 
 
 def score_folders(

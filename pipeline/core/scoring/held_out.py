@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
+from ..data.folds import title_of
 from ..data.layout import data_path, held_out_inputs, held_out_targets
 from ..runs.experiment import Experiment, submission_path, submission_targets, test_pred_dir
 from ..task.metrics import mean_y
@@ -25,7 +26,19 @@ from ..util.errors import UserError
 from ..util.files import write_text
 from ..util.images import list_images, read_rgb
 from ..util.progress import progress
-from .evaluation import score_images
+from .evaluation import interval_text, score_images
+from .intervals import Interval, bootstrap_interval
+
+
+def held_out_interval(submission: dict[str, float], truth: dict[str, float]) -> Interval:
+    """The 95% interval of a submission's leaderboard metric over the test images: resampled
+    by magazine title where the ids name two or more (`Title.page.crop`), else by image."""
+    ids = sorted(truth)
+    errors = [abs(submission[i] - truth[i]) for i in ids]
+    titles = [title_of(i) for i in ids]
+    if len(set(titles)) >= 2 and all("." in i for i in ids):
+        return bootstrap_interval(errors, titles, "title")
+    return bootstrap_interval(errors, ids, "image")
 
 
 def _cv_report(cfg: DictConfig, say: Callable[[str], None]) -> None:
@@ -35,7 +48,8 @@ def _cv_report(cfg: DictConfig, say: Callable[[str], None]) -> None:
         say(f"{cfg.experiment}: no CV yet ({run.cv_path} is written by `python -m pipeline.infer`)")
     elif task.is_competition:
         say(
-            f"{cfg.experiment}: CV {cv['cv']:.4f} over {cv['images']} out-of-fold images "
+            f"{cfg.experiment}: CV {cv['cv']:.4f}{interval_text(cv.get('interval'))} over "
+            f"{cv['images']} out-of-fold images "
             f"(folds {cv['fold_mean']:.4f} ± {cv['fold_std']:.4f})   identity {cv['identity']:.4f}"
             + (
                 f"   (pixel Y-MAE {cv['y_mae']:.3f}, PSNR {cv['psnr']:.2f} dB)"
@@ -87,10 +101,12 @@ def experiment_report(cfg: DictConfig, say: Callable[[str], None]) -> None:
     truth = data_path(cfg, "test_truth")
     submission = submission_path(cfg)
     if truth.is_file() and submission.is_file():
-        n = len(read_submission(truth, extra_columns=True))
+        truths = read_submission(truth, extra_columns=True)
+        score = score_files(str(submission), str(truth))
+        interval = held_out_interval(read_submission(submission), truths).record()
         say(
-            f"{cfg.experiment}: test {score_files(str(submission), str(truth)):.4f} "
-            f"({submission} against {truth}, {n} images)"
+            f"{cfg.experiment}: test {score:.4f}{interval_text(interval)} "
+            f"({submission} against {truth}, {len(truths)} images)"
         )
 
 

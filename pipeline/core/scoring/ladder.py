@@ -10,6 +10,11 @@ folds with the leaderboard metric, like every experiment.
              white and near black), its strength chosen by group CV over the titles of the
              fold's training images, its correction of the scan's mean Y held within the range
              the training pages span; its prediction is the submitted value
+  gbt        gradient-boosted trees (scikit-learn's HistGradientBoostingRegressor, absolute
+             error, seeded) of the same correction from the scan's per-channel histograms
+             (R, G, B, normalised) and Y percentiles, held within the training range as the
+             regressor's; the rung a tabular Kaggler tries first, and one that follows a
+             correction that is not linear in the scan's statistics
 
 Each is fitted on the training images of the other folds and scored on the fold's own, as a
 model is; for the test scans, on all training images.
@@ -26,6 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 from omegaconf import DictConfig
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
@@ -46,10 +52,18 @@ from ..task.task import Task
 from ..util.errors import UserError
 from ..util.files import write_text
 from ..util.images import read_rgb, to_uint8
+from ..util.progress import progress
+from .evaluation import interval_text
+from .intervals import bootstrap_interval, resampling_units
 
-RUNGS = ("identity", "colormap", "regressor")
+RUNGS = ("identity", "colormap", "regressor", "gbt")
+# ladder.json's layout and rungs: a kept ladder of another version is computed again.
+VERSION = 2
 ALPHAS = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
+# The trees' histogram: bins of 8 levels per channel.
+HISTOGRAM_BINS = 32
+Y_MEAN = 3 * HISTOGRAM_BINS  # the column of the scan's mean Y in `histogram_features`
 # Fitting pixels: every `PIXEL_STEP`-th row and column (the map has 12 numbers; a page has
 # hundreds of thousands of pixels).
 PIXEL_STEP = 3
@@ -57,17 +71,37 @@ PIXEL_STEP = 3
 
 @dataclass
 class Page:
+    """What the ladder keeps of a page: a few numbers, never its pixels (a store of 18,000
+    pages of 512 px would not fit in memory): its scan's features for the regressor and the
+    trees, the scan's mean Y, and for a training page the clean mean Y and its colour-map
+    normal equations (X^T X and X^T Y over its fitting pixels)."""
+
     stem: str
     title: str
     fold: int
-    scan: np.ndarray  # HxWx3 uint8 RGB
-    clean: np.ndarray | None = None  # the training pages' clean image
+    features: np.ndarray
+    histogram: np.ndarray
+    scan_y: float
+    clean_y: float = float("nan")
+    xtx: np.ndarray | None = None  # 4x4
+    xty: np.ndarray | None = None  # 4x3
+
+    @classmethod
+    def of(
+        cls, stem: str, title: str, fold: int, scan: np.ndarray, clean: np.ndarray | None = None
+    ) -> Page:
+        page = cls(stem, title, fold, scan_features(scan), histogram_features(scan), mean_y(scan))
+        if clean is not None:
+            page.clean_y = mean_y(clean)
+            page.xtx, page.xty = ColourMap.normal_equations(scan, clean)
+        return page
 
 
-def store_pages(store: PairStore) -> list[Page]:
+def store_pages(store: PairStore, desc: str = "ladder") -> list[Page]:
+    """Every training page of the store, read one at a time (`Page`)."""
     return [
-        Page(r.stem, r.title, r.fold, np.asarray(store.scan(i)), np.asarray(store.clean(i)))
-        for i, r in enumerate(store.images)
+        Page.of(r.stem, r.title, r.fold, np.asarray(store.scan(i)), np.asarray(store.clean(i)))
+        for i, r in enumerate(progress(store.images, desc=desc, unit="img", leave=False))
     ]
 
 
@@ -77,13 +111,21 @@ def _design(rgb: np.ndarray) -> np.ndarray:
 
 
 class ColourMap:
-    """scan RGB -> clean RGB by one affine map (least squares over the training pixels)."""
+    """scan RGB -> clean RGB by one affine map, least squares over the training pixels, solved
+    from the normal equations summed page by page."""
+
+    @staticmethod
+    def normal_equations(scan: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X^T X and X^T Y of one page's fitting pixels (X: scan RGB and 1, Y: clean RGB)."""
+        s = PIXEL_STEP
+        a = _design(scan[::s, ::s])
+        b = clean[::s, ::s].reshape(-1, 3).astype(np.float64) / 255.0
+        return a.T @ a, a.T @ b
 
     def fit(self, pages: list[Page]) -> ColourMap:
-        s = PIXEL_STEP
-        a = np.concatenate([_design(p.scan[::s, ::s]) for p in pages])
-        b = np.concatenate([p.clean[::s, ::s].reshape(-1, 3) for p in pages]) / 255.0
-        self.weights = np.linalg.lstsq(a, b, rcond=None)[0]
+        xtx = sum(p.xtx for p in pages)
+        xty = sum(p.xty for p in pages)
+        self.weights = np.linalg.lstsq(xtx, xty, rcond=None)[0]
         return self
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
@@ -143,46 +185,111 @@ class MeanYRegressor:
         return features[:, 0] + np.clip(self.model.predict(features), *self.limits)
 
 
+def histogram_features(rgb: np.ndarray) -> np.ndarray:
+    """What the trees see of a scan: the share of its pixels in each of `HISTOGRAM_BINS` bins
+    of R, G and B, then its Y's mean and percentiles (the leaderboard's Y)."""
+    pixels = rgb.reshape(-1, 3)
+    shares = [
+        np.bincount(pixels[:, c] // (256 // HISTOGRAM_BINS), minlength=HISTOGRAM_BINS) / len(pixels)
+        for c in range(3)
+    ]
+    yuv = cv2.cvtColor(np.ascontiguousarray(rgb[..., ::-1]), cv2.COLOR_BGR2YUV)
+    y = yuv[..., 0].astype(np.float64)
+    return np.concatenate([*shares, [y.mean()], np.percentile(y, PERCENTILES)])
+
+
+class MeanYTrees:
+    """A page's clean mean Y from its scan's histograms: gradient-boosted trees on the
+    correction (clean mean Y minus the scan's, the histogram features' column `Y_MEAN`), the
+    absolute error as the loss (the leaderboard's metric), leaves of at least a tenth of the
+    pages (at least 2, at most 20) so that 25 pages and thousands alike are fitted without
+    memorising; the correction held to the training range."""
+
+    def fit(self, features: np.ndarray, truths: np.ndarray) -> MeanYTrees:
+        target = np.asarray(truths) - features[:, Y_MEAN]
+        self.model = HistGradientBoostingRegressor(
+            loss="absolute_error",
+            learning_rate=0.1,
+            max_iter=100,
+            max_leaf_nodes=8,
+            min_samples_leaf=int(np.clip(len(target) // 10, 2, 20)),
+            early_stopping=False,
+            random_state=0,
+        ).fit(features, target)
+        self.limits = float(target.min()), float(target.max())
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return features[:, Y_MEAN] + np.clip(self.model.predict(features), *self.limits)
+
+
 class Ladder:
-    """The three rungs fitted on `train` pages; `predict` gives each rung's mean Y of pages."""
+    """The rungs fitted on `train` pages; `predict` gives each rung's mean Y of pages, but the
+    colour map's, which needs the scan's pixels (`colour_mapped`)."""
 
     def __init__(self, train: list[Page]):
         self.colormap = ColourMap().fit(train)
-        feats = np.stack([scan_features(p.scan) for p in train])
-        truths = np.array([mean_y(p.clean) for p in train])
+        feats = np.stack([p.features for p in train])
+        truths = np.array([p.clean_y for p in train])
         self.regressor = MeanYRegressor().fit(feats, [p.title for p in train], truths)
+        self.trees = MeanYTrees().fit(np.stack([p.histogram for p in train]), truths)
+
+    def colour_mapped(self, scan: np.ndarray) -> float:
+        return mean_y(self.colormap.apply(scan))
 
     def predict(self, pages: list[Page]) -> dict[str, list[float]]:
-        feats = np.stack([scan_features(p.scan) for p in pages])
+        feats = np.stack([p.features for p in pages])
+        hists = np.stack([p.histogram for p in pages])
         return {
-            "identity": [mean_y(p.scan) for p in pages],
-            "colormap": [mean_y(self.colormap.apply(p.scan)) for p in pages],
+            "identity": [p.scan_y for p in pages],
             "regressor": [float(v) for v in self.regressor.predict(feats)],
+            "gbt": [float(v) for v in self.trees.predict(hists)],
         }
 
 
 def out_of_fold(store: PairStore) -> dict[str, Any]:
     """Each rung's out-of-fold mean Y of every training image (fitted on the other folds), and
-    its CV: the leaderboard metric over all of them, as an experiment's CV is computed."""
-    pages = store_pages(store)
-    truth = {p.stem: mean_y(p.clean) for p in pages}
+    its CV: the leaderboard metric over all of them, as an experiment's CV is computed, with its
+    95% interval (a bootstrap over titles, or images where folds split titles). The store is
+    read twice, a page at a time: once for the pages' numbers, once to apply each fold's colour
+    map to its own scans."""
+    result = pages_out_of_fold(store_pages(store), lambda i: np.asarray(store.scan(i)))
+    return result | {"fingerprint": store.fingerprint}
+
+
+def pages_out_of_fold(pages: list[Page], scan: Callable[[int], np.ndarray]) -> dict[str, Any]:
+    """`out_of_fold` of pages (`scan(i)` gives page i's scan pixels, for the colour map)."""
+    truth = {p.stem: p.clean_y for p in pages}
     oof: dict[str, dict[str, float]] = {rung: {} for rung in RUNGS}
+    ladders = {}
     for fold in sorted({p.fold for p in pages}):
         held = [p for p in pages if p.fold == fold]
-        predicted = Ladder([p for p in pages if p.fold != fold]).predict(held)
-        for rung, values in predicted.items():
+        ladders[fold] = Ladder([p for p in pages if p.fold != fold])
+        for rung, values in ladders[fold].predict(held).items():
             oof[rung].update({p.stem: v for p, v in zip(held, values, strict=True)})
-    cv = {rung: float(np.mean([abs(oof[rung][s] - truth[s]) for s in truth])) for rung in RUNGS}
-    return {"cv": cv, "oof": oof, "truth": truth, "fingerprint": store.fingerprint}
+    for i, p in enumerate(progress(pages, desc="ladder colormap", unit="img", leave=False)):
+        oof["colormap"][p.stem] = ladders[p.fold].colour_mapped(scan(i))
+    oof = {rung: {s: oof[rung][s] for s in truth} for rung in RUNGS}
+    errors = {rung: [abs(oof[rung][s] - truth[s]) for s in truth] for rung in RUNGS}
+    units, unit = resampling_units(list(truth), [p.title for p in pages], [p.fold for p in pages])
+    return {
+        "version": VERSION,
+        "cv": {rung: float(np.mean(errors[rung])) for rung in RUNGS},
+        "intervals": {
+            rung: bootstrap_interval(errors[rung], units, unit).record() for rung in RUNGS
+        },
+        "oof": oof,
+        "truth": truth,
+    }
 
 
 def ladder_of(store: PairStore) -> dict[str, Any]:
     """The store's ladder, computed once and kept beside it (ladder.json), recomputed when the
-    store was rebuilt."""
+    store was rebuilt or the ladder has changed since (`VERSION`)."""
     path = store.root / "ladder.json"
     if path.is_file():
         kept = json.loads(path.read_text())
-        if kept.get("fingerprint") == store.fingerprint:
+        if kept.get("fingerprint") == store.fingerprint and kept.get("version") == VERSION:
             return kept
     result = out_of_fold(store)
     write_text(path, json.dumps(result, indent=1))
@@ -193,8 +300,13 @@ def predict_held_out(store: PairStore, scans: dict[str, Path]) -> dict[str, dict
     """Each rung fitted on all the store's training pairs, applied to the held-out scans (test
     inputs, by stem): {rung: {stem: predicted mean Y}}."""
     stems = sorted(scans)
-    pages = [Page(s, s, -1, read_rgb(scans[s])) for s in stems]
-    predicted = Ladder(store_pages(store)).predict(pages)
+    ladder = Ladder(store_pages(store))
+    pages, mapped = [], []
+    for stem in progress(stems, desc="ladder test", unit="img", leave=False):
+        scan = read_rgb(scans[stem])
+        pages.append(Page.of(stem, stem, -1, scan))
+        mapped.append(ladder.colour_mapped(scan))
+    predicted = ladder.predict(pages) | {"colormap": mapped}
     return {rung: dict(zip(stems, values, strict=True)) for rung, values in predicted.items()}
 
 
@@ -223,4 +335,5 @@ def score_baselines(cfg: DictConfig, say: Callable[[str], None]) -> None:
         test = ""
         if truth is not None:
             test = f"   test {leaderboard_score(values, truth, str(target), str(truth_csv)):.4f}"
-        say(f"  {rung:<10} CV {ladder['cv'][rung]:.4f}{test}   -> {target}")
+        interval = interval_text(ladder["intervals"][rung])
+        say(f"  {rung:<10} CV {ladder['cv'][rung]:.4f}{interval}{test}   -> {target}")

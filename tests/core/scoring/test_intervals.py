@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from pipeline.core.scoring.held_out import held_out_interval
 from pipeline.core.scoring.intervals import (
     bootstrap_interval,
     paired_difference,
     resampling_units,
 )
+from tests.conftest import run_cli
 
 
 def test_units_of_equal_means_give_a_point():
@@ -128,3 +130,25 @@ def test_intervals_cover_the_true_mean_about_nine_times_in_ten(titles: int):
         interval = bootstrap_interval(values, units, draws=1000)
         covered += interval.low <= truth <= interval.high
     assert 0.86 <= covered / sets <= 0.98, covered / sets
+
+
+def test_score_prints_the_test_interval_over_the_titles_the_ids_name(tmp_path):
+    sub, truth = tmp_path / "sub.csv", tmp_path / "truth.csv"
+    ids = [f"{t}.{n:05d}.01" for t in "ABC" for n in range(2)]
+    errors = [1.0, 2.0, 4.0, 6.0, 0.5, 1.5]
+    sub.write_text("Image File,Y Channel Value\n" + "".join(f"{i},100\n" for i in ids))
+    truth.write_text(
+        "Image File,Y Channel Value\n"
+        + "".join(f"{i},{100 + e}\n" for i, e in zip(ids, errors, strict=True))
+    )
+    result = run_cli("pipeline.score", str(sub), str(truth))
+    assert result.code == 0, result.err
+    expected = bootstrap_interval(errors, [i[0] for i in ids], "title")
+    assert result.out.splitlines()[-2:] == [
+        f"score: mean absolute error of mean Y over 6 images (95% interval {expected.low:.4f} "
+        f"to {expected.high:.4f} over 3 titles)",
+        repr(float(np.mean(errors))),
+    ]
+    # ids without a title: the images are resampled
+    plain = held_out_interval({"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 2.5})
+    assert (plain.units, plain.unit) == (2, "image")

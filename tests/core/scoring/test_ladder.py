@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -17,11 +18,21 @@ from pipeline.core.data.store import PairStore, store_dir
 from pipeline.core.runs.experiment import Experiment
 from pipeline.core.scoring.blending import fit_weights, nested_blend
 from pipeline.core.scoring.finishing import fit_weight, nested_targets, shift_mean_y
-from pipeline.core.scoring.ladder import ColourMap, Page, ladder_of
+from pipeline.core.scoring.ladder import (
+    PIXEL_STEP,
+    RUNGS,
+    ColourMap,
+    MeanYRegressor,
+    Page,
+    _design,
+    ladder_of,
+    out_of_fold,
+    scan_features,
+)
 from pipeline.core.task.metrics import mean_y
 from pipeline.core.task.submission import read_submission
 from pipeline.core.util.errors import UserError
-from pipeline.core.util.images import read_rgb
+from pipeline.core.util.images import read_rgb, to_uint8
 from tests.conftest import FAST, make_dataset, paths, random_page, run_stage, save
 
 
@@ -44,6 +55,75 @@ def linear_dataset(root: Path) -> Path:
     return root
 
 
+class MemoryStore:
+    """What the ladder reads of a prepared store, held in memory: records, scans, cleans."""
+
+    def __init__(self, pages: list[tuple[str, str, int, np.ndarray, np.ndarray]]):
+        self.images = [SimpleNamespace(stem=s, title=t, fold=f) for s, t, f, _, _ in pages]
+        self._pages = pages
+        self.fingerprint = "memory"
+
+    def scan(self, i: int) -> np.ndarray:
+        return self._pages[i][3]
+
+    def clean(self, i: int) -> np.ndarray:
+        return self._pages[i][4]
+
+
+def step_store(n_titles: int = 8, per_title: int = 6, seed: int = 0) -> MemoryStore:
+    """Pages whose clean mean Y is the scan's plus a bump in one histogram feature (the share
+    of dark ink): +25 where 30 to 40% of the page is ink, -10 where less or more is."""
+    rng = np.random.default_rng(seed)
+    pages = []
+    for t in range(n_titles):
+        for n in range(per_title):
+            ink = rng.uniform(*((0.05, 0.2), (0.3, 0.4), (0.5, 0.65))[rng.integers(3)])
+            scan = np.full((24, 24, 3), rng.integers(150, 220), np.uint8)
+            inked = rng.random((24, 24)) < ink
+            scan[inked] = 40
+            offset = 25 if 0.3 <= ink <= 0.4 else -10
+            noise = rng.integers(-3, 4, (24, 24, 1))  # so that no two pages' offsets tie
+            clean = np.clip(scan.astype(int) + offset + noise, 0, 255).astype(np.uint8)
+            pages.append((f"T{t}.{n:05d}.01", f"T{t}", t % 3, scan, clean))
+    return MemoryStore(pages)
+
+
+def test_boosted_trees_follow_a_correction_that_is_not_linear():
+    ladder = out_of_fold(step_store())
+    assert tuple(ladder["cv"]) == RUNGS and RUNGS[-1] == "gbt"
+    assert ladder["cv"]["gbt"] < 0.5 * ladder["cv"]["regressor"]
+    truth = ladder["truth"]
+    errors = [abs(ladder["oof"]["gbt"][s] - truth[s]) for s in truth]
+    assert ladder["cv"]["gbt"] == pytest.approx(np.mean(errors), abs=1e-12)
+    assert out_of_fold(step_store())["oof"]["gbt"] == ladder["oof"]["gbt"]  # seeded
+
+
+def test_the_ladder_reads_a_page_at_a_time_and_gives_the_numbers_of_all_pages_at_once():
+    """The colour map from normal equations summed page by page, the regressor from features
+    computed page by page: the numbers of a fit on every page's pixels held together."""
+    store = step_store(n_titles=6, per_title=3, seed=1)
+    ladder = out_of_fold(store)
+    scans = [store.scan(i) for i in range(len(store.images))]
+    cleans = [store.clean(i) for i in range(len(store.images))]
+    folds = np.array([r.fold for r in store.images])
+    titles = [r.title for r in store.images]
+    feats = np.stack([scan_features(x) for x in scans])
+    truths = np.array([mean_y(c) for c in cleans])
+    for fold in range(3):
+        train, held = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+        s = PIXEL_STEP
+        a = np.concatenate([_design(scans[i][::s, ::s]) for i in train])
+        b = np.concatenate([cleans[i][::s, ::s].reshape(-1, 3) for i in train]) / 255.0
+        weights = np.linalg.lstsq(a, b, rcond=None)[0]
+        regressor = MeanYRegressor().fit(feats[train], [titles[i] for i in train], truths[train])
+        for i, value in zip(held, regressor.predict(feats[held]), strict=True):
+            stem = store.images[i].stem
+            mapped = to_uint8((_design(scans[i]) @ weights).reshape(scans[i].shape), 255.0)
+            assert ladder["oof"]["colormap"][stem] == pytest.approx(mean_y(mapped), abs=1e-9)
+            assert ladder["oof"]["regressor"][stem] == pytest.approx(value, abs=1e-9)
+            assert ladder["oof"]["identity"][stem] == pytest.approx(mean_y(scans[i]), abs=1e-9)
+
+
 def test_the_ladder_scores_each_rung_out_of_fold(tmp_path: Path):
     root = linear_dataset(tmp_path / "data")
     o = [*paths(tmp_path, root), "prepare.patch_size=16", "prepare.stride=16"]
@@ -58,7 +138,7 @@ def test_the_ladder_scores_each_rung_out_of_fold(tmp_path: Path):
     assert ladder["oof"]["identity"] == pytest.approx(scans)
     # the colour map undoes an affine scan up to uint8 rounding, fitted on the other folds
     assert ladder["cv"]["colormap"] < 0.5 < identity
-    for rung in ("colormap", "regressor"):
+    for rung in ("colormap", "regressor", "gbt"):
         errors = [abs(ladder["oof"][rung][s] - truth[s]) for s in truth]
         assert ladder["cv"][rung] == pytest.approx(np.mean(errors), abs=1e-12)
     # kept beside the store and read back while the store is the same; a rebuilt store (another
@@ -78,7 +158,7 @@ def test_baselines_stage_writes_a_submission_per_rung(tmp_path: Path):
     result = run_stage(baselines.main, *o)
     assert result.code == 0, result.err
     truth = read_submission(root / "test" / "truth.csv", extra_columns=True)
-    for rung in ("identity", "colormap", "regressor"):
+    for rung in RUNGS:
         sub = read_submission(tmp_path / "subs" / f"lin-baseline-{rung}.csv")
         assert sorted(sub) == sorted(truth)
         line = next(x for x in result.out.splitlines() if x.strip().startswith(rung))
@@ -92,8 +172,7 @@ def test_a_colour_map_fits_an_affine_scan_exactly():
     rng = np.random.default_rng(0)
     clean = rng.integers(0, 256, (30, 30, 3)).astype(np.uint8)
     scan = np.rint(clean * 0.5 + 60).astype(np.uint8)
-    page = Page("a", "a", 0, scan, clean)
-    back = ColourMap().fit([page]).apply(scan)
+    back = ColourMap().fit([Page.of("a", "a", 0, scan, clean)]).apply(scan)
     assert np.abs(back.astype(int) - clean).max() <= 1  # the scan's own rounding
 
 
@@ -162,7 +241,7 @@ def test_finishing_reports_a_nested_cv_that_the_oof_images_give(two):
     run = Experiment(tmp / "runs", "b")
     cv = run.read_cv()
     assert cv["finishing"]["cv_raw"] != cv["cv"]
-    assert set(cv["ladder"]) == {"identity", "colormap", "regressor"}
+    assert set(cv["ladder"]) == set(RUNGS)
     # the CV is what the leaderboard computes from the finished out-of-fold images
     clean = tmp / "data" / "train" / "clean"
     errors = [
