@@ -18,6 +18,7 @@ import torch
 from ..core.config.load import load_config
 from ..core.data.store import Pair, PairStore, build_store
 from ..core.models import list_models, model_defaults
+from ..core.task.task import Task
 from ..core.train.trainer import FoldTrainer
 from ..core.util.images import write_png
 from . import Scale, page
@@ -59,8 +60,8 @@ def make_trainer(
     """The trainer `train` would build for `name` at its default settings (super-resolution
     models at their default scale), with the config's train.* settings."""
     scale = model_defaults(name).get("scale") or 1
-    kind = "sr" if scale > 1 else "descan"
     train = [o for o in overrides if o.startswith("train.")]
+    kind = Task.for_scale(scale).kind
     task = [f"task.kind={kind}", f"task.scale={scale}", "augment.synthetic_p=0"]
     cfg = load_config(config, [*train, f"model.name={name}", *task, "model.bicubic_skip=false"])
     torch.manual_seed(0)

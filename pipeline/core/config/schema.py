@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..task.task import DEFAULT_KIND
+
 # The names train.loss and train.loss_terms may use; core/train/losses.py implements each one.
 PIXEL_LOSSES = ("l1", "mse", "charbonnier", "l1_mean_y")
 LOSS_TERMS = (*PIXEL_LOSSES, "perceptual", "tv")
@@ -18,7 +20,7 @@ class TaskConfig:
     # descan: the course competition (leaderboard metric = mean-Y MAE, submission CSV);
     # deblur | denoise | deflare: same-size restoration, RGB PSNR/SSIM, no CSV;
     # sr: super-resolution, train/scan holds LR, train/clean HR = scale x LR, Y PSNR/SSIM.
-    kind: str = "descan"
+    kind: str = DEFAULT_KIND
     scale: int = 1  # HR side / LR side; > 1 only (and required) for kind=sr
 
 

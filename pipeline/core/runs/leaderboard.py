@@ -60,7 +60,7 @@ def ranked(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
     def key(r: dict[str, str]) -> tuple[str, float]:
         value = float(r["cv"]) if r.get("cv") else float("inf")
-        task = Task(r.get("task") or "descan")
+        task = Task.named(r.get("task"))
         return (task.kind, value if task.lower_is_better else -value)
 
     return sorted(rows, key=key)

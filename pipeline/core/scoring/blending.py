@@ -65,8 +65,8 @@ def out_of_fold(runs: list[Experiment]) -> dict[str, Any]:
     same folds (blending across fold assignments would score images a model trained on)."""
     tables = []
     for run in runs:
-        task = (run.read_cv() or {}).get("task", "descan")
-        if not Task(task).is_competition:
+        task = (run.read_cv() or {}).get("task")
+        if not Task.named(task).is_competition:
             raise UserError(f"{run.cv_path}: a {task} experiment; blending is for descanning")
         rows = {r["stem"]: r for r in run.read_oof()}
         tables.append(rows)

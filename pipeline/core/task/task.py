@@ -28,6 +28,8 @@ from . import degrade
 from . import metrics as M
 
 KINDS = ("descan", "deblur", "denoise", "deflare", "sr")
+# What a config, a cv.json or a leaderboard row that names no task means: the competition.
+DEFAULT_KIND = KINDS[0]
 
 # What every task reports per image and over images: the leaderboard error and pixel metrics.
 COMMON_METRICS = ("abs_err", "identity_err", "mean_y_pred", "mean_y_true", "y_mae", "psnr")
@@ -46,12 +48,23 @@ def finite_mean(values: list[float]) -> float:
 
 @dataclass(frozen=True)
 class Task:
-    kind: str = "descan"
+    kind: str = DEFAULT_KIND
     scale: int = 1
 
     @classmethod
     def of(cls, cfg: DictConfig) -> Task:
         return cls(cfg.task.kind, cfg.task.scale)
+
+    @classmethod
+    def named(cls, kind: str | None, scale: int = 1) -> Task:
+        """The task a record names (a cv.json's or a leaderboard row's `task`); none named:
+        the competition's, as records written before tasks had names."""
+        return cls(kind or DEFAULT_KIND, scale)
+
+    @classmethod
+    def for_scale(cls, scale: int) -> Task:
+        """Super-resolution for an upscaling model, the competition's task otherwise."""
+        return cls("sr", scale) if scale > 1 else cls(DEFAULT_KIND, 1)
 
     # -- what it reports -------------------------------------------------------------------
     @property

@@ -154,9 +154,10 @@ def test_the_cv_scores_the_weights_train_select_names(tmp_path: Path, select: st
 
 
 def test_early_stopping_needs_an_explicit_best_epoch_selection():
-    with pytest.raises(UserError, match=r"train\.patience: .*train\.select=best"):
+    with pytest.raises(UserError, match=r"train\.patience: .*train\.select=inner .* or best"):
         load_config(None, ["train.patience=3"])
     assert load_config(None, ["train.patience=3", "train.select=best"]).train.patience == 3
+    assert load_config(None, ["train.patience=3", "train.select=inner"]).train.patience == 3
     assert load_config(None, []).train.select == "final"
 
 
