@@ -63,6 +63,11 @@ TITLES = [
 MARKER = ".demo.json"
 
 
+def title_names(n: int) -> list[str]:
+    """The first `n` title names: the named titles above, then generated ones (Title013, ...)."""
+    return (TITLES + [f"Title{i + 1:03d}" for i in range(len(TITLES), n)])[:n]
+
+
 # What the pages of one title share: one paper stock, one press, one scanner and its settings.
 TITLE_SETTINGS = (
     "halftone",
@@ -127,17 +132,13 @@ def marker(demo: dict) -> dict:
 def build(out: Path, demo: dict) -> dict[str, float]:
     """Write the dataset into `out` (an empty folder); returns the test truth values."""
     n_test = demo.get("test_titles", 2)
-    if demo["titles"] + n_test > len(TITLES):
-        raise UserError(
-            f"demo.titles: demo.titles + demo.test_titles may be at most {len(TITLES)}, got "
-            f"{demo['titles']} + {n_test}"
-        )
     seed, size = demo["seed"], demo["size"]
     task = Task(demo.get("task", "descan"), demo.get("scale", 1))
     size -= size % task.scale  # HR pages a multiple of the scale, as SR benchmarks modcrop them
     gopro = task.reads_gopro
-    jobs = [(t, demo["pages_per_title"], "train") for t in TITLES[: demo["titles"]]]
-    test_titles = TITLES[demo["titles"] : demo["titles"] + n_test]
+    names = title_names(demo["titles"] + n_test)
+    jobs = [(t, demo["pages_per_title"], "train") for t in names[: demo["titles"]]]
+    test_titles = names[demo["titles"] :]
     for n, t in enumerate(test_titles):
         pages = demo["test_pages"] // n_test + (n < demo["test_pages"] % n_test)
         jobs.append((t, pages, "test"))
