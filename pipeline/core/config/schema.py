@@ -243,6 +243,30 @@ class KaggleConfig:
 
 
 @dataclass
+class AutoCandidate:
+    name: str = ""  # the experiment is <experiment>-<name>
+    overrides: list[str] = field(default_factory=list)  # key=value over the config
+
+
+def _auto_candidates() -> list[AutoCandidate]:
+    # three that fail differently: a whole-page correction, a local restorer, the two combined;
+    # synthetic scans off (they come from this project's simulator, not from the folder)
+    return [
+        AutoCandidate("pagenet", ["augment.synthetic_p=0"]),
+        AutoCandidate("resunet", ["model.name=resunet", "augment.synthetic_p=0"]),
+        AutoCandidate("pagenet_local", ["model.args.local=16", "augment.synthetic_p=0"]),
+    ]
+
+
+@dataclass
+class AutoConfig:
+    # python -m pipeline.auto: the whole procedure's budget in minutes; three quarters go to
+    # training, split evenly over the candidates' folds (train.time_budget of each)
+    minutes: float = 20.0
+    candidates: list[AutoCandidate] = field(default_factory=_auto_candidates)
+
+
+@dataclass
 class Config:
     experiment: str = ""  # empty: the config file's name
     runs: str = "runs"
@@ -261,3 +285,4 @@ class Config:
     wandb: WandbConfig = field(default_factory=WandbConfig)
     plots: PlotsConfig = field(default_factory=PlotsConfig)
     kaggle: KaggleConfig = field(default_factory=KaggleConfig)
+    auto: AutoConfig = field(default_factory=AutoConfig)

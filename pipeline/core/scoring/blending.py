@@ -135,7 +135,7 @@ def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], No
     blend.write_config(to_yaml(cfg))
     blend.write_cv(cv)
     blend.write_oof(rows, list(rows[0]))
-    values = _test_values(runs, fit["weights"])
+    values = test_values(runs, fit["weights"])
     targets = submission_targets(cfg)
     for target in targets:
         write_text(target, format_csv(values))
@@ -172,7 +172,7 @@ def _blended_rows(oof: dict[str, Any], blended: np.ndarray) -> list[dict[str, An
     ]
 
 
-def _test_values(runs: list[Experiment], weights: np.ndarray) -> dict[str, float]:
+def test_values(runs: list[Experiment], weights: np.ndarray) -> dict[str, float]:
     """The blended value of each test image: the weighted mean of the experiments' mean Y of
     their restored test images, exactly as saved."""
     images = [list_images(run.test_dir, "restored test images") for run in runs]

@@ -1,0 +1,34 @@
+"""Stage: the procedure a competition folder gets by default (core/auto)."""
+
+from __future__ import annotations
+
+from .core.auto.run import auto_experiment
+from .core.config import cli
+from .core.util.distributed import configure_threads
+
+DESCRIPTION = """\
+The default for a competition folder, after `prepare`: the baseline ladder, then each of
+auto.candidates (a whole-page correction, a local restorer, the two combined) trained on every
+fold within its share of auto.minutes and inferred out of fold and on the test scans, as the
+experiments <experiment>-<candidate>; then the choice by nested cross-validation (each fold's
+option chosen on the other folds' images) among each candidate, the best rung and their blend.
+Unless the paired difference over the same images shows the choice better than the best rung
+(its 95% interval below zero), the submission is the rung's, and a line says so.
+
+Prints the plan and its time first; then the chosen recipe with its CV and interval, and the
+runner-up. Writes submissions/<experiment>.csv (export.out) and runs/<experiment>/recipe.json
+(the candidates' experiments, the weights, every option's CV, the evidence against the rung).
+
+  python -m pipeline.auto --config configs/descan.yaml data.root=DIR auto.minutes=20"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.stage_parser("pipeline.auto", DESCRIPTION)
+    args, cfg = cli.parse_config(parser, argv)
+    configure_threads()
+    auto_experiment(cfg, args.config, list(args.overrides), say=print)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,147 @@
+"""What `auto` does on a prepared competition folder: the plan and its time first, the ladder,
+each candidate trained on every fold within its share of auto.minutes and inferred out of fold
+and on the test scans, then the nested choice (choose.py) and the submission it gives, with
+the recipe recorded beside the experiment (recipe.json)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from ..config.load import load_config
+from ..data.layout import held_out_inputs, open_store
+from ..infer.run import infer_experiment
+from ..runs.experiment import Experiment, submission_path
+from ..scoring.blending import out_of_fold, test_values
+from ..scoring.evaluation import best_rung
+from ..scoring.intervals import Interval
+from ..scoring.ladder import ladder_of, predict_held_out
+from ..task.submission import check_values, clamp_values, format_csv
+from ..task.task import Task
+from ..train.folds import train_experiment
+from ..util.errors import UserError
+from ..util.files import write_text
+from .choose import Choice, choose
+
+# The share of auto.minutes that training gets; the rest is the ladder, inference and choice.
+TRAINING_SHARE = 0.75
+
+
+def check_plan(cfg: DictConfig) -> None:
+    """The refusals that come before any work."""
+    if not Task.of(cfg).is_competition:
+        raise UserError(
+            f"task.kind: auto chooses by the descanning leaderboard's metric, not {cfg.task.kind}"
+        )
+    if not cfg.auto.minutes > 0:
+        raise UserError(f"auto.minutes: must be > 0, got {cfg.auto.minutes}")
+    names = [c.name for c in cfg.auto.candidates]
+    if not names or any(not n for n in names) or len(set(names)) != len(names):
+        raise UserError(f"auto.candidates: give each candidate a name of its own, got {names}")
+
+
+def candidate_configs(
+    config: str | None, overrides: list[str], cfg: DictConfig, minutes_per_fold: float
+) -> dict[str, DictConfig]:
+    """Each candidate's experiment: the config, the command line, the candidate's overrides,
+    its share of the budget; checked (a bad override is an error before any training)."""
+    configs = {}
+    for c in cfg.auto.candidates:
+        configs[c.name] = load_config(
+            config,
+            [
+                *overrides,
+                *c.overrides,
+                f"experiment={cfg.experiment}-{c.name}",
+                f"train.time_budget={minutes_per_fold:.4g}",
+                "infer.oof=true",
+            ],
+        )
+    return configs
+
+
+def auto_experiment(
+    cfg: DictConfig, config: str | None, overrides: list[str], say: Callable[[str], None]
+) -> Choice:
+    """The procedure for cfg's prepared folder; `say` gets each line to print."""
+    start = time.perf_counter()
+    check_plan(cfg)
+    store = open_store(cfg)
+    n_titles = len({r.title for r in store.images})
+    candidates = [c.name for c in cfg.auto.candidates]
+    per_fold = cfg.auto.minutes * TRAINING_SHARE / (len(candidates) * store.folds)
+    configs = candidate_configs(config, overrides, cfg, per_fold)
+    say(
+        f"auto: {len(store.images)} training pairs over {n_titles} titles, {store.folds} folds; "
+        f"budget {cfg.auto.minutes:g} min"
+    )
+    say(
+        f"auto: plan: the ladder; {len(candidates)} candidates ({', '.join(candidates)}), each "
+        f"{per_fold:.2g} min per fold of training ({per_fold * store.folds:.2g} min), then "
+        "inference; the choice by nested CV, never below the best rung on its own evidence"
+    )
+    ladder = ladder_of(store)
+    rung = best_rung(ladder["cv"])
+    say(f"auto: ladder: best rung {rung}, CV {ladder['cv'][rung]:.4f}")
+    for name, ccfg in configs.items():
+        say(f"== auto: candidate {name} ({ccfg.model.name}) -> experiment {ccfg.experiment}")
+        train_experiment(ccfg, [], say)
+        infer_experiment(ccfg, say)
+    runs = [Experiment.of(c) for c in configs.values()]
+    oof = out_of_fold(runs)
+    rung_oof = np.array([ladder["oof"][rung][s] for s in oof["stems"]])
+    columns = [*candidates, rung]
+    pred = np.column_stack([oof["pred"], rung_oof])
+    choice = choose(pred, oof["truth"], oof["folds"], oof["stems"], oof["titles"], columns)
+    target = _write_submission(cfg, store, runs, rung, choice)
+    _write_recipe(cfg, choice, configs, ladder["cv"], target)
+    _report(choice, rung, say)
+    say(f"auto: submission -> {target}   ({time.perf_counter() - start:.0f} s)")
+    return choice
+
+
+def _write_submission(cfg, store, runs, rung: str, choice: Choice) -> Path:
+    w = np.asarray(choice.weights)
+    rung_values = predict_held_out(store, held_out_inputs(cfg))[rung]
+    values = dict(rung_values)
+    if w[:-1].any():  # candidates take part: their restored test images, as saved
+        model_part = test_values(runs, w[:-1] / w[:-1].sum())
+        values = {s: w[:-1].sum() * model_part[s] + w[-1] * rung_values[s] for s in model_part}
+    values = clamp_values(values)
+    check_values(values, "auto")
+    target = submission_path(cfg)
+    write_text(target, format_csv(values))
+    return target
+
+
+def _write_recipe(cfg, choice: Choice, configs, ladder_cv, target: Path) -> None:
+    recipe = {
+        "experiments": {name: c.experiment for name, c in configs.items()},
+        "ladder_cv": ladder_cv,
+        "submission": str(target),
+        **choice.record(),
+    }
+    write_text(Experiment.of(cfg).root / "recipe.json", json.dumps(recipe, indent=1))
+
+
+def _report(choice: Choice, rung: str, say: Callable[[str], None]) -> None:
+    interval = Interval(**choice.interval).text()
+    recipe = ", ".join(
+        f"{c} {w:.2f}" for c, w in zip(choice.columns, choice.weights, strict=True) if w > 0
+    )
+    say(f"auto: chosen {choice.option} ({recipe}): CV {choice.cv:.4f} ({interval})")
+    runner = choice.runner_up
+    cv = choice.option_cvs[runner]
+    say(f"auto: runner-up {runner} (the best other option by its own CV): CV {cv:.4f}")
+    if choice.fallback:
+        d = choice.versus_rung
+        say(
+            f"auto: the submission is the {rung} rung's: the nested CV does not show the models "
+            f"better (procedure - {rung} {d['mean']:+.4f}, "
+            f"{Interval(**d['interval']).text()}, better in {d['b_wins']:.0%} of draws)"
+        )

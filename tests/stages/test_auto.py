@@ -1,0 +1,96 @@
+"""`auto` on a tiny folder: the plan before any work, each candidate an experiment, the nested
+choice recorded, and the rung's submission when the models do not beat it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_dataset, run_cli
+
+TINY = [
+    "prepare.patch_size=16",
+    "prepare.stride=16",
+    "prepare.folds=3",
+    "train.epochs=1",
+    "train.batch_size=4",
+    "infer.tta=[0]",
+    "infer.tile=32",
+    "infer.overlap=8",
+    "augment.synthetic_p=0",
+]
+CANDIDATES = """\
+auto:
+  minutes: 0.5
+  candidates:
+    - name: dn
+      overrides: [model.name=dncnn, model.args.depth=3, model.args.channels=8]
+    - name: dn_wide
+      overrides: [model.name=dncnn, model.args.depth=3, model.args.channels=12, train.lr=0.0001]
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> tuple[Path, list[str]]:
+    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=3, size=(32, 48))
+    config = tmp_path / "auto.yaml"
+    config.write_text(CANDIDATES)
+    overrides = [
+        f"data.root={root}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        f"submissions={tmp_path / 'subs'}",
+        "experiment=tiny",
+        *TINY,
+    ]
+    assert run_cli("pipeline.prepare", "--config", str(config), *overrides).code == 0
+    return config, overrides
+
+
+def test_auto_plans_first_trains_each_candidate_and_records_its_choice(folder, tmp_path):
+    config, overrides = folder
+    result = run_cli("pipeline.auto", "--config", str(config), *overrides)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    plan = next(i for i, line in enumerate(lines) if line.startswith("auto: plan:"))
+    first_training = next(i for i, line in enumerate(lines) if line.startswith("train:"))
+    assert plan < first_training
+    assert "2 candidates (dn, dn_wide)" in lines[plan]
+    # 0.5 min x 0.75 over 2 candidates x 3 folds
+    assert "0.062 min per fold" in lines[plan]
+    for name in ("dn", "dn_wide"):
+        assert (tmp_path / "runs" / f"tiny-{name}" / "cv.json").is_file()
+    recipe = json.loads((tmp_path / "runs" / "tiny" / "recipe.json").read_text())
+    assert recipe["columns"][:2] == ["dn", "dn_wide"] and len(recipe["columns"]) == 3
+    assert sum(recipe["weights"]) == pytest.approx(1.0)
+    assert recipe["experiments"] == {"dn": "tiny-dn", "dn_wide": "tiny-dn_wide"}
+    assert set(recipe["fold_options"]) == {"0", "1", "2"}
+    submission = tmp_path / "subs" / "tiny.csv"
+    rows = submission.read_text().splitlines()
+    assert rows[0] == "Image File,Y Channel Value" and len(rows) == 1 + 2  # two test scans
+    chosen = next(line for line in lines if line.startswith("auto: chosen"))
+    assert f"CV {recipe['cv']:.4f}" in chosen and "95% interval" in chosen
+    assert any(line.startswith(f"auto: runner-up {recipe['runner_up']}") for line in lines)
+    # one epoch of a tiny dncnn is far worse than the ladder's best rung on these pages: the
+    # submission is the rung's own CSV, byte for byte, and one line says so
+    rung = recipe["columns"][-1]
+    assert recipe["fallback"] and recipe["weights"] == [0.0, 0.0, 1.0]
+    assert recipe["cv"] == pytest.approx(recipe["ladder_cv"][rung])
+    assert sum(f"the submission is the {rung} rung's" in line for line in lines) == 1
+    assert run_cli("pipeline.baselines", "--config", str(config), *overrides).code == 0
+    baseline = tmp_path / "subs" / f"tiny-baseline-{rung}.csv"
+    assert submission.read_text() == baseline.read_text()
+
+
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [("auto.minutes=0", "auto.minutes: must be > 0"), ("task.kind=denoise", "task.kind: auto")],
+)
+def test_bad_settings_are_refused_before_any_work(folder, tmp_path, bad, fragment):
+    config, overrides = folder
+    result = run_cli("pipeline.auto", "--config", str(config), *overrides, bad)
+    assert result.code == 2 and result.err.startswith("error: ") and fragment in result.err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    assert not (tmp_path / "subs" / "tiny.csv").exists()
