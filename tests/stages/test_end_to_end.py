@@ -148,8 +148,9 @@ def test_run_all_sh_takes_a_config_and_overrides(tmp_path: Path):
 
 
 def test_run_all_sh_on_a_competition_folder_uses_the_settings_meant_for_it(tmp_path: Path):
-    """No config named and a data.root that is not the demo: configs/descan.yaml (the CPU
-    here), as an experiment named after the folder, never the demo's."""
+    """No config named and a data.root that is not the demo: the auto procedure with
+    configs/descan.yaml (the CPU here), as an experiment named after the folder, never the
+    demo's."""
     data = make_dataset(tmp_path / "comp", titles=("A", "B", "C"), pages=1, size=(40, 40))
     quick = [
         f"data.root={data}",
@@ -170,7 +171,12 @@ def test_run_all_sh_on_a_competition_folder_uses_the_settings_meant_for_it(tmp_p
         env={**os.environ, "WANDB_MODE": "disabled"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "== a competition folder: configs/descan.yaml" in proc.stdout
-    assert "train: pagenet (" in proc.stdout
-    assert (tmp_path / "runs" / "descan-comp" / "cv.json").is_file()
-    assert (tmp_path / "submissions" / "descan-comp.csv").is_file()
+    assert "== a competition folder: configs/descan.yaml, the auto procedure" in proc.stdout
+    out = proc.stdout
+    assert out.index("auto: plan:") < out.index("train: pagenet (") < out.index("train: resunet (")
+    for candidate in ("pagenet", "resunet", "pagenet_local"):
+        assert (tmp_path / "runs" / f"descan-comp-{candidate}" / "cv.json").is_file()
+    recipe = json.loads((tmp_path / "runs" / "descan-comp" / "recipe.json").read_text())
+    assert recipe["columns"][:3] == ["pagenet", "resunet", "pagenet_local"]
+    csv = (tmp_path / "submissions" / "descan-comp.csv").read_text().splitlines()
+    assert len(csv) == 1 + 2  # the header and the two test scans
