@@ -133,7 +133,7 @@ def build(out: Path, demo: dict) -> dict[str, float]:
     """Write the dataset into `out` (an empty folder); returns the test truth values."""
     n_test = demo.get("test_titles", 2)
     seed, size = demo["seed"], demo["size"]
-    task = Task(demo.get("task", "descan"), demo.get("scale", 1))
+    task = Task.named(demo.get("task"), demo.get("scale", 1))
     size -= size % task.scale  # HR pages a multiple of the scale, as SR benchmarks modcrop them
     gopro = task.reads_gopro
     names = title_names(demo["titles"] + n_test)

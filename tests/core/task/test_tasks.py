@@ -3,6 +3,7 @@ settings consistent, the GoPro layout, and a short run of every shipped system c
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -18,7 +19,7 @@ from pipeline.core.data.store import PairStore
 from pipeline.core.runs.experiment import Experiment, load_triplets
 from pipeline.core.scoring.evaluation import side_by_side
 from pipeline.core.task import metrics as M
-from pipeline.core.task.task import Task
+from pipeline.core.task.task import KINDS, Task
 from pipeline.core.train.gan import GAN_COLUMNS
 from pipeline.core.train.trainer import TASK_COLUMNS
 from pipeline.core.util.errors import UserError
@@ -229,3 +230,31 @@ def test_no_code_outside_the_task_module_compares_task_kind_with_a_string():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def _kind_literals(source: str) -> list[int]:
+    """Lines of `source` holding a string that is exactly a task kind ("descan", "sr", ...),
+    the W&B project's name (`project: str = "descan"`) apart."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "project":
+            continue
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Constant) and child.value in KINDS:
+                lines.append(child.lineno)
+    return sorted(set(lines))
+
+
+def test_no_code_outside_the_task_module_spells_a_task_kind():
+    """A default such as `.get("task", "descan")` decides a kind as surely as a comparison:
+    the task module names them (Task.named, Task.for_scale, DEFAULT_KIND)."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{n}"
+        for path in sorted((REPO / "pipeline").rglob("*.py"))
+        if path.name != "task.py"
+        for n in _kind_literals(path.read_text())
+    ]
+    assert offenders == []
+    # and the check can fail: the literal the blend once held
+    assert _kind_literals('task = (cv or {}).get("task", "descan")\n') == [1]
+    assert _kind_literals('project: str = "descan"\n') == []
