@@ -20,11 +20,11 @@ import numpy as np
 
 from ..core.config import cli
 from ..core.data.folds import assign_folds
+from ..core.demo.dataset import scan_title
 from ..core.demo.pages import compose_page, title_style
 from ..core.scoring.ladder import RUNGS, Ladder, Page, pages_out_of_fold
 from ..core.synth import make_ranges
 from ..core.util.progress import progress
-from ..make_demo import scan_title
 
 DESCRIPTION = """\
 The coverage of the ladder's 95% intervals (a bootstrap over titles, widened for few titles) on

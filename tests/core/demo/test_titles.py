@@ -1,4 +1,4 @@
-from pipeline.make_demo import TITLES, title_names
+from pipeline.core.demo.dataset import TITLES, title_names
 
 
 def test_title_names_keep_the_named_titles_then_generate():

@@ -18,6 +18,7 @@ from pipeline.core.config.load import load_config, synth_ranges
 from pipeline.core.config.schema import SynthConfig
 from pipeline.core.data.dataset import EpochDraws, PatchDataset
 from pipeline.core.data.store import PairStore
+from pipeline.core.demo.dataset import build
 from pipeline.core.synth import (
     LIMITS,
     PRESETS,
@@ -32,7 +33,6 @@ from pipeline.core.task.metrics import abs_error_of_means
 from pipeline.core.train.trainer import FoldTrainer
 from pipeline.core.util.errors import UserError
 from pipeline.core.util.images import read_rgb
-from pipeline.make_demo import build
 from tests.conftest import assert_user_error, make_dataset, random_page, run_cli, save
 
 
