@@ -174,9 +174,13 @@ def test_run_all_sh_on_a_competition_folder_uses_the_settings_meant_for_it(tmp_p
     assert "== a competition folder: configs/descan.yaml, the auto procedure" in proc.stdout
     out = proc.stdout
     assert out.index("auto: plan:") < out.index("train: pagenet (") < out.index("train: resunet (")
-    for candidate in ("pagenet", "resunet", "pagenet_local"):
-        assert (tmp_path / "runs" / f"descan-comp-{candidate}" / "cv.json").is_file()
+    candidates = ["pagenet", "pagenet_synth", "resunet", "pagenet_local"]
+    for candidate in candidates:
+        run = tmp_path / "runs" / f"descan-comp-{candidate}"
+        assert (run / "cv.json").is_file()
+        # the epoch kept was chosen on the training titles, never on the held-out fold
+        assert json.loads((run / "fold0" / "done.json").read_text())["select"] == "inner"
     recipe = json.loads((tmp_path / "runs" / "descan-comp" / "recipe.json").read_text())
-    assert recipe["columns"][:3] == ["pagenet", "resunet", "pagenet_local"]
+    assert recipe["columns"][:4] == candidates
     csv = (tmp_path / "submissions" / "descan-comp.csv").read_text().splitlines()
     assert len(csv) == 1 + 2  # the header and the two test scans

@@ -49,12 +49,16 @@ def candidate_configs(
     config: str | None, overrides: list[str], cfg: DictConfig, minutes_per_fold: float
 ) -> dict[str, DictConfig]:
     """Each candidate's experiment: the config, the command line, the candidate's overrides,
-    its share of the budget; checked (a bad override is an error before any training)."""
+    its share of the budget; checked (a bad override is an error before any training). The
+    epoch each fold keeps is chosen on an inner split of its training titles
+    (train.select=inner), never on the held-out images that give the CV, unless the command
+    line or the candidate says otherwise."""
     configs = {}
     for c in cfg.auto.candidates:
         configs[c.name] = load_config(
             config,
             [
+                "train.select=inner",
                 *overrides,
                 *c.overrides,
                 f"experiment={cfg.experiment}-{c.name}",

@@ -249,10 +249,12 @@ class AutoCandidate:
 
 
 def _auto_candidates() -> list[AutoCandidate]:
-    # three that fail differently: a whole-page correction, a local restorer, the two combined;
-    # synthetic scans off (they come from this project's simulator, not from the folder)
+    # candidates that fail differently: a whole-page correction, a local restorer, the two
+    # combined; synthetic scans (this project's simulator, not the folder's scanner) are a
+    # setting chosen per folder: off everywhere but in pagenet_synth (the config's share)
     return [
         AutoCandidate("pagenet", ["augment.synthetic_p=0"]),
+        AutoCandidate("pagenet_synth", []),
         AutoCandidate("resunet", ["model.name=resunet", "augment.synthetic_p=0"]),
         AutoCandidate("pagenet_local", ["model.args.local=16", "augment.synthetic_p=0"]),
     ]
