@@ -19,7 +19,9 @@ Prints the plan and its time first; then the chosen recipe with its CV and inter
 runner-up. Writes submissions/<experiment>.csv (export.out) and runs/<experiment>/recipe.json
 (the candidates' experiments, the weights, every option's CV, the evidence against the rung).
 
-  python -m pipeline.auto --config configs/descan.yaml data.root=DIR auto.minutes=20"""
+  python -m pipeline.auto --config configs/descan.yaml data.root=DIR auto.minutes=20
+  python -m pipeline.auto ... auto.recipe=runs/<experiment>/recipe.json
+      the recorded recipe's submission again (pinned): nothing trained or chosen anew"""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,6 +84,39 @@ def test_auto_plans_first_trains_each_candidate_and_records_its_choice(folder, t
     assert submission.read_text() == baseline.read_text()
 
 
+def test_a_pinned_recipe_makes_the_same_submission_without_training(folder, tmp_path):
+    config, overrides = folder
+    assert run_cli("pipeline.auto", "--config", str(config), *overrides).code == 0
+    submission = tmp_path / "subs" / "tiny.csv"
+    made = submission.read_text()
+    recipe = tmp_path / "runs" / "tiny" / "recipe.json"
+    # pinned under another name: the same bytes, and no training
+    again = run_cli(
+        "pipeline.auto",
+        "--config",
+        str(config),
+        *overrides,
+        "experiment=pinned",
+        f"auto.recipe={recipe}",
+    )
+    assert again.code == 0, again.err
+    assert "train:" not in again.out and "auto: the pinned recipe" in again.out
+    assert (tmp_path / "subs" / "pinned.csv").read_text() == made
+    # a recipe that is not one: the error line, nothing written
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    wrong = run_cli(
+        "pipeline.auto",
+        "--config",
+        str(config),
+        *overrides,
+        "experiment=wrong",
+        f"auto.recipe={bad}",
+    )
+    assert wrong.code == 2 and wrong.err.startswith("error: auto.recipe: ")
+    assert not (tmp_path / "subs" / "wrong.csv").exists()
+
+
 @pytest.mark.parametrize(
     "bad, fragment",
     [("auto.minutes=0", "auto.minutes: must be > 0"), ("task.kind=denoise", "task.kind: auto")],

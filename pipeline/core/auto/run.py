@@ -71,11 +71,14 @@ def candidate_configs(
 
 def auto_experiment(
     cfg: DictConfig, config: str | None, overrides: list[str], say: Callable[[str], None]
-) -> Choice:
-    """The procedure for cfg's prepared folder; `say` gets each line to print."""
+) -> Choice | dict:
+    """The procedure for cfg's prepared folder (or, with auto.recipe, a recorded recipe's
+    submission); `say` gets each line to print."""
     start = time.perf_counter()
     check_plan(cfg)
     store = open_store(cfg)
+    if cfg.auto.recipe:
+        return pinned(cfg, store, Path(cfg.auto.recipe), say)
     n_titles = len({r.title for r in store.images})
     candidates = [c.name for c in cfg.auto.candidates]
     per_fold = cfg.auto.minutes * TRAINING_SHARE / (len(candidates) * store.folds)
@@ -102,15 +105,30 @@ def auto_experiment(
     columns = [*candidates, rung]
     pred = np.column_stack([oof["pred"], rung_oof])
     choice = choose(pred, oof["truth"], oof["folds"], oof["stems"], oof["titles"], columns)
-    target = _write_submission(cfg, store, runs, rung, choice)
+    target = _write_submission(cfg, store, runs, rung, choice.weights)
     _write_recipe(cfg, choice, configs, ladder["cv"], target)
     _report(choice, rung, say)
     say(f"auto: submission -> {target}   ({time.perf_counter() - start:.0f} s)")
     return choice
 
 
-def _write_submission(cfg, store, runs, rung: str, choice: Choice) -> Path:
-    w = np.asarray(choice.weights)
+def pinned(cfg: DictConfig, store, path: Path, say: Callable[[str], None]) -> dict:
+    """The submission of a recorded recipe, made again from its experiments' saved test
+    predictions and its weights: nothing is trained or chosen."""
+    try:
+        recipe = json.loads(path.read_text())
+        experiments, weights = list(recipe["experiments"].values()), recipe["weights"]
+        rung = recipe["columns"][-1]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"auto.recipe: {path}: not a recipe.json auto wrote ({e})") from None
+    runs = [Experiment(cfg.runs, name) for name in experiments]
+    target = _write_submission(cfg, store, runs, rung, weights)
+    say(f"auto: the pinned recipe {path} ({recipe.get('option')}): submission -> {target}")
+    return recipe
+
+
+def _write_submission(cfg, store, runs, rung: str, weights: list[float]) -> Path:
+    w = np.asarray(weights)
     rung_values = predict_held_out(store, held_out_inputs(cfg))[rung]
     values = dict(rung_values)
     if w[:-1].any():  # candidates take part: their restored test images, as saved

@@ -266,6 +266,9 @@ class AutoConfig:
     # training, split evenly over the candidates' folds (train.time_budget of each)
     minutes: float = 20.0
     candidates: list[AutoCandidate] = field(default_factory=_auto_candidates)
+    # a recipe.json an earlier run wrote: its submission made again from its experiments and
+    # weights, nothing trained or chosen anew
+    recipe: str = ""
 
 
 @dataclass
