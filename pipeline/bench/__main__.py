@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import coverage
 
         return coverage.main(argv[1:])
+    if argv[:1] == ["scale"]:  # its own command: time and memory at N and 4N training pairs
+        from . import scale
+
+        return scale.main(argv[1:])
     parser = cli.stage_parser("pipeline.bench", DESCRIPTION)
     parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")

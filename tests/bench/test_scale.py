@@ -1,0 +1,46 @@
+"""The scale benchmark: every stage at N and 4N pairs, each in its own process (tiny: N=2, 32 px,
+about 50 s on 2 CPU cores). No assertion on speed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.bench.scale import STAGES, read_status, table
+from tests.conftest import run_cli
+
+
+def test_scale_reports_every_stage_and_its_own_ratios():
+    result = run_cli("pipeline.bench", "scale", "--pairs", "2", "--size", "32", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["pairs"] == 2 and data["size"] == 32
+    assert list(data["stages"]) == list(STAGES)
+    for r in data["stages"].values():
+        for side, pairs in (("n", 2), ("4n", 8)):
+            row = r[side]
+            assert row["seconds"] > 0 and row["anon"] > 0 and row["file"] > 0
+            assert row["rss"] >= row["anon"]
+            assert row["seconds_per_pair"] == pytest.approx(row["seconds"] / pairs)
+        assert r["time_ratio"] == pytest.approx(
+            r["4n"]["seconds_per_pair"] / r["n"]["seconds_per_pair"]
+        )
+        assert r["anon_ratio"] == pytest.approx(r["4n"]["anon"] / r["n"]["anon"])
+    assert data["store_bytes_per_pair"]["n"] > 0 and data["store_bytes_per_pair"]["4n"] > 0
+    text = table(data)
+    assert all(stage in text for stage in STAGES) and "4N=8" in text
+
+
+def test_read_status_of_this_process_and_of_none():
+    import os
+
+    status = read_status(os.getpid())
+    assert status["VmRSS"] >= status["RssAnon"] > 0
+    assert read_status(2**31 - 1) == {}
+
+
+@pytest.mark.parametrize("pairs", ["0", "-3"])
+def test_a_bad_pairs_is_the_error_line(pairs):
+    result = run_cli("pipeline.bench", "scale", "--pairs", pairs)
+    assert result.code == 2 and result.err.startswith("error:") and "--pairs" in result.err
