@@ -102,6 +102,10 @@ def test_a_pinned_recipe_makes_the_same_submission_without_training(folder, tmp_
     assert again.code == 0, again.err
     assert "train:" not in again.out and "auto: the pinned recipe" in again.out
     assert (tmp_path / "subs" / "pinned.csv").read_text() == made
+    # run again as it was: the trained folds are kept (train.resume=auto), the same choice
+    rerun = run_cli("pipeline.auto", "--config", str(config), *overrides)
+    assert rerun.code == 0, rerun.err
+    assert submission.read_text() == made
     # a recipe that is not one: the error line, nothing written
     bad = tmp_path / "bad.json"
     bad.write_text("{}")

@@ -59,6 +59,7 @@ def candidate_configs(
             config,
             [
                 "train.select=inner",
+                "train.resume=auto",  # run again, auto continues its candidates' folds
                 *overrides,
                 *c.overrides,
                 f"experiment={cfg.experiment}-{c.name}",
