@@ -108,12 +108,15 @@ def bootstrap_interval(
     level: float = LEVEL,
 ) -> Interval:
     """The percentile interval of the mean of `values` (one per image) when the units they
-    belong to are resampled with replacement."""
+    belong to are resampled with replacement; not below zero when no value is (an error)."""
     v = np.asarray(values, dtype=np.float64)
     if len(v) == 0:
         raise ValueError("no values to bootstrap")
     means, n = _draw_means(v, units, draws, seed)
-    return Interval(*_bounds(means, float(v.mean()), n, level), n, unit)
+    low, high = _bounds(means, float(v.mean()), n, level)
+    if (v >= 0).all():  # errors: widening for few units must not give a mean below zero
+        low = max(low, 0.0)
+    return Interval(low, high, n, unit)
 
 
 def paired_difference(

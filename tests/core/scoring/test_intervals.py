@@ -28,12 +28,23 @@ def test_units_of_equal_means_give_a_point():
 
 
 def test_two_titles_of_unequal_size_weigh_their_images():
-    # title a: 3 images of error 1; title b: 1 image of error 5 (observed mean 2). Draws of two
-    # titles give aa -> 1 (p 1/4), ab -> (3 + 5) / 4 = 2 (p 1/2), bb -> 5 (p 1/4): percentiles
-    # 1 and 5, each side widened about 2 by t(1)/z * sqrt(2) for two titles.
+    # title a: 3 images of value -2; title b: 1 image of value 2 (observed mean -1). Draws of
+    # two titles give aa -> -2 (p 1/4), ab -> (-6 + 2) / 4 = -1 (p 1/2), bb -> 2 (p 1/4):
+    # percentiles -2 and 2, each side widened about -1 by t(1)/z * sqrt(2) for two titles.
+    # (Signed values, as a difference has, so that nothing is clipped at zero.)
+    interval = bootstrap_interval([-2.0, -2.0, -2.0, 2.0], ["a", "a", "a", "b"])
+    widen = stats.t.ppf(0.975, 1) / stats.norm.ppf(0.975) * np.sqrt(2)
+    assert interval.low == pytest.approx(-1 - 1 * widen)
+    assert interval.high == pytest.approx(-1 + 3 * widen)
+
+
+def test_an_error_interval_is_never_below_zero():
+    # The same two titles as errors: the widened low side, 2 - 9.2, is below any error there
+    # can be, and stops at zero; the high side is as before.
     interval = bootstrap_interval([1.0, 1.0, 1.0, 5.0], ["a", "a", "a", "b"])
     widen = stats.t.ppf(0.975, 1) / stats.norm.ppf(0.975) * np.sqrt(2)
-    assert interval.low == pytest.approx(2 - 1 * widen)
+    assert 2 - widen < 0
+    assert interval.low == 0.0
     assert interval.high == pytest.approx(2 + 3 * widen)
 
 
