@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import scale
 
         return scale.main(argv[1:])
+    if argv[:1] == ["study-sets"]:  # its own command: folders degraded apart from the simulator
+        from . import study_sets
+
+        return study_sets.main(argv[1:])
     parser = cli.stage_parser("pipeline.bench", DESCRIPTION)
     parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")

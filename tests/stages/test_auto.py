@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.runs.experiment import read_leaderboard
+from pipeline.core.task.submission import format_csv
 from tests.conftest import make_dataset, run_cli
 
 TINY = [
@@ -35,6 +37,9 @@ auto:
 @pytest.fixture
 def folder(tmp_path: Path) -> tuple[Path, list[str]]:
     root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=3, size=(32, 48))
+    # a held-out truth, as a study set has: every test page's clean mean Y said to be 100
+    stems = sorted(p.stem for p in (root / "test" / "scan").iterdir())
+    (root / "test" / "truth.csv").write_text(format_csv({s: 100.0 for s in stems}))
     config = tmp_path / "auto.yaml"
     config.write_text(CANDIDATES)
     overrides = [
@@ -82,6 +87,23 @@ def test_auto_plans_first_trains_each_candidate_and_records_its_choice(folder, t
     assert run_cli("pipeline.baselines", "--config", str(config), *overrides).code == 0
     baseline = tmp_path / "subs" / f"tiny-baseline-{rung}.csv"
     assert submission.read_text() == baseline.read_text()
+    # the procedure is an experiment of its own: its nested CV on the leaderboard, beside its
+    # candidates, with the interval the chosen line printed
+    cv = json.loads((tmp_path / "runs" / "tiny" / "cv.json").read_text())
+    assert cv["cv"] == pytest.approx(recipe["cv"]) and cv["auto"]["option"] == rung
+    assert cv["interval"] == recipe["interval"]
+    board = {r["experiment"]: r for r in read_leaderboard(tmp_path / "runs" / "leaderboard.csv")}
+    assert set(board) == {"tiny", "tiny-dn", "tiny-dn_wide"}
+    row = board["tiny"]
+    assert row["model"] == f"auto: {rung}" and row["cv"] == f"{recipe['cv']:.6f}"
+    assert row["cv_low"] == f"{recipe['interval']['low']:.6f}"
+    values = [float(r.split(",")[1]) for r in rows[1:]]
+    score = sum(abs(v - 100.0) for v in values) / len(values)
+    assert f"tiny: test {score:.4f} ({submission} against " in result.out
+    runs = str(tmp_path / "runs")
+    diff = run_cli("pipeline.leaderboard", "--runs", runs, "--diff", "tiny-dn", "tiny")
+    assert diff.code == 0, diff.err
+    assert "paired (" in diff.out and "tiny - tiny-dn" in diff.out
 
 
 def test_a_pinned_recipe_makes_the_same_submission_without_training(folder, tmp_path):

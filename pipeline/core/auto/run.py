@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from ..config.load import load_config
+from ..config.load import load_config, to_yaml
 from ..data.layout import held_out_inputs, open_store
 from ..infer.run import infer_experiment
 from ..runs.experiment import Experiment, submission_path
-from ..scoring.blending import out_of_fold, test_values
-from ..scoring.evaluation import best_rung
+from ..scoring.blending import blended_rows, out_of_fold, test_score_line, test_values
+from ..scoring.evaluation import best_rung, cv_summary, leaderboard_row
 from ..scoring.intervals import Interval
 from ..scoring.ladder import ladder_of, predict_held_out
 from ..task.submission import check_values, clamp_values, format_csv
@@ -106,10 +106,15 @@ def auto_experiment(
     columns = [*candidates, rung]
     pred = np.column_stack([oof["pred"], rung_oof])
     choice = choose(pred, oof["truth"], oof["folds"], oof["stems"], oof["titles"], columns)
-    target = _write_submission(cfg, store, runs, rung, choice.weights)
+    target, values = _write_submission(cfg, store, runs, rung, choice.weights)
     _write_recipe(cfg, choice, configs, ladder["cv"], target)
     _report(choice, rung, say)
-    say(f"auto: submission -> {target}   ({time.perf_counter() - start:.0f} s)")
+    seconds = time.perf_counter() - start
+    _record(cfg, choice, oof, ladder["cv"], seconds)
+    say(f"auto: submission -> {target}   ({seconds:.0f} s)")
+    line = test_score_line(cfg, values, target)
+    if line:
+        say(line)
     return choice
 
 
@@ -123,12 +128,14 @@ def pinned(cfg: DictConfig, store, path: Path, say: Callable[[str], None]) -> di
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UserError(f"auto.recipe: {path}: not a recipe.json auto wrote ({e})") from None
     runs = [Experiment(cfg.runs, name) for name in experiments]
-    target = _write_submission(cfg, store, runs, rung, weights)
+    target, _ = _write_submission(cfg, store, runs, rung, weights)
     say(f"auto: the pinned recipe {path} ({recipe.get('option')}): submission -> {target}")
     return recipe
 
 
-def _write_submission(cfg, store, runs, rung: str, weights: list[float]) -> Path:
+def _write_submission(
+    cfg, store, runs, rung: str, weights: list[float]
+) -> tuple[Path, dict[str, float]]:
     w = np.asarray(weights)
     rung_values = predict_held_out(store, held_out_inputs(cfg))[rung]
     values = dict(rung_values)
@@ -139,7 +146,25 @@ def _write_submission(cfg, store, runs, rung: str, weights: list[float]) -> Path
     check_values(values, "auto")
     target = submission_path(cfg)
     write_text(target, format_csv(values))
-    return target
+    return target, values
+
+
+def _record(cfg, choice: Choice, oof: dict, ladder_cv: dict[str, float], seconds: float) -> None:
+    """The procedure as an experiment of its own: its nested out-of-fold rows, cv.json (with
+    the recipe and the ladder) and a leaderboard row, so `leaderboard` ranks it beside its
+    candidates and `leaderboard --diff` compares it with any of them, paired."""
+    rows = blended_rows(oof, choice.oof)
+    cv = {
+        "experiment": cfg.experiment,
+        **cv_summary(rows, Task.of(cfg)),
+        "auto": choice.record(),
+        "ladder": ladder_cv,
+    }
+    run = Experiment.of(cfg)
+    run.write_config(to_yaml(cfg))
+    run.write_cv(cv)
+    run.write_oof(rows, list(rows[0]))
+    run.record_leaderboard(leaderboard_row(cv, f"auto: {choice.option}", seconds))
 
 
 def _write_recipe(cfg, choice: Choice, configs, ladder_cv, target: Path) -> None:

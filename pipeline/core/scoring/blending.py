@@ -118,7 +118,7 @@ def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], No
             raise UserError(f"{run.cv_path}: not found; run `python -m pipeline.infer` for it")
     oof = out_of_fold(runs)
     fit = nested_blend(oof)
-    rows = _blended_rows(oof, fit["blended"])
+    rows = blended_rows(oof, fit["blended"])
     cv = {
         "experiment": cfg.experiment,
         **cv_summary(rows, task),
@@ -147,16 +147,26 @@ def blend_experiments(cfg: DictConfig, names: list[str], say: Callable[[str], No
     if ladder:
         say(ladder_line(cv))
     say(f"blend: {len(values)} rows -> {', '.join(map(str, targets))}")
-    truth_csv = data_path(cfg, "test_truth")
-    if truth_csv.is_file():
-        score = leaderboard_score(values, read_submission(truth_csv, extra_columns=True))
-        say(f"{cfg.experiment}: test {score:.4f} ({targets[0]} against {truth_csv})")
+    line = test_score_line(cfg, values, targets[0])
+    if line:
+        say(line)
     model = "blend of " + "+".join(names)
     blend.record_leaderboard(leaderboard_row(cv, model, time.perf_counter() - start))
 
 
-def _blended_rows(oof: dict[str, Any], blended: np.ndarray) -> list[dict[str, Any]]:
-    """The blend's out-of-fold rows, one per image, as oof_scores.csv holds them."""
+def test_score_line(cfg: DictConfig, values: dict[str, float], target) -> str | None:
+    """`<experiment>: test <score>` where the folder has the test truth (a study set, the
+    demo), else None."""
+    truth_csv = data_path(cfg, "test_truth")
+    if not truth_csv.is_file():
+        return None
+    score = leaderboard_score(values, read_submission(truth_csv, extra_columns=True))
+    return f"{cfg.experiment}: test {score:.4f} ({target} against {truth_csv})"
+
+
+def blended_rows(oof: dict[str, Any], blended: np.ndarray) -> list[dict[str, Any]]:
+    """Out-of-fold rows of a blend (or any mixture of the experiments' predictions), one per
+    image, as oof_scores.csv holds them."""
     truth, identity = oof["truth"], oof["identity"]
     return [
         {
