@@ -59,12 +59,19 @@ def test_auto_plans_first_trains_each_candidate_and_records_its_choice(folder, t
     result = run_cli("pipeline.auto", "--config", str(config), *overrides)
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    plan = next(i for i, line in enumerate(lines) if line.startswith("auto: plan:"))
+    plan = next(i for i, line in enumerate(lines) if line.startswith("auto: plan for 0.5 min"))
     first_training = next(i for i, line in enumerate(lines) if line.startswith("train:"))
     assert plan < first_training
-    assert "2 candidates (dn, dn_wide)" in lines[plan]
-    # 0.5 min x 0.75 over 2 candidates x 3 folds
-    assert "0.062 min per fold" in lines[plan]
+    assert "2 candidates: dn (" in lines[plan] and ", dn_wide (" in lines[plan]
+    assert "left out" not in result.out
+    # the first candidate's share: at most (0.5 min less the 10% reserve) over 2 candidates x
+    # 3 folds; the second gets what the first left
+    shares = [
+        float(line.split(", ")[-1].split(" min per fold")[0])
+        for line in lines
+        if line.startswith("== auto: candidate ")
+    ]
+    assert len(shares) == 2 and 0 < shares[0] <= 0.5 * 0.9 / 6
     for name in ("dn", "dn_wide"):
         assert (tmp_path / "runs" / f"tiny-{name}" / "cv.json").is_file()
     recipe = json.loads((tmp_path / "runs" / "tiny" / "recipe.json").read_text())
@@ -141,6 +148,25 @@ def test_a_pinned_recipe_makes_the_same_submission_without_training(folder, tmp_
     )
     assert wrong.code == 2 and wrong.err.startswith("error: auto.recipe: ")
     assert not (tmp_path / "subs" / "wrong.csv").exists()
+
+
+def test_a_budget_no_candidate_fits_submits_the_rung_and_says_why(folder, tmp_path):
+    config, overrides = folder
+    result = run_cli("pipeline.auto", "--config", str(config), *overrides, "auto.minutes=0.0001")
+    assert result.code == 0, result.err
+    assert "train:" not in result.out
+    left_out = [line for line in result.out.splitlines() if " left out: " in line]
+    assert [line.split(" left out")[0] for line in left_out] == [
+        "auto: plan: dn",
+        "auto: plan: dn_wide",
+    ]
+    recipe = json.loads((tmp_path / "runs" / "tiny" / "recipe.json").read_text())
+    rung = recipe["columns"][0]
+    assert recipe["columns"] == [rung] and recipe["weights"] == [1.0] and recipe["fallback"]
+    assert recipe["cv"] == pytest.approx(recipe["ladder_cv"][rung])
+    assert run_cli("pipeline.baselines", "--config", str(config), *overrides).code == 0
+    rung_csv = (tmp_path / "subs" / f"tiny-baseline-{rung}.csv").read_text()
+    assert (tmp_path / "subs" / "tiny.csv").read_text() == rung_csv
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
+from PIL import Image
 
 from ..config.load import load_config, to_yaml
 from ..data.layout import held_out_inputs, open_store
@@ -23,13 +24,12 @@ from ..scoring.intervals import Interval
 from ..scoring.ladder import ladder_of, predict_held_out
 from ..task.submission import check_values, clamp_values, format_csv
 from ..task.task import Task
-from ..train.folds import train_experiment
+from ..train.folds import time_estimate, train_experiment
 from ..util.errors import UserError
 from ..util.files import write_text
+from ..util.progress import duration
 from .choose import Choice, choose
-
-# The share of auto.minutes that training gets; the rest is the ladder, inference and choice.
-TRAINING_SHARE = 0.75
+from .plan import MIN_EPOCHS, Cost, Plan, infer_seconds, make_plan, minutes_per_fold
 
 
 def check_plan(cfg: DictConfig) -> None:
@@ -45,29 +45,62 @@ def check_plan(cfg: DictConfig) -> None:
         raise UserError(f"auto.candidates: give each candidate a name of its own, got {names}")
 
 
-def candidate_configs(
-    config: str | None, overrides: list[str], cfg: DictConfig, minutes_per_fold: float
-) -> dict[str, DictConfig]:
-    """Each candidate's experiment: the config, the command line, the candidate's overrides,
-    its share of the budget; checked (a bad override is an error before any training). The
-    epoch each fold keeps is chosen on an inner split of its training titles
-    (train.select=inner), never on the held-out images that give the CV, unless the command
-    line or the candidate says otherwise."""
-    configs = {}
-    for c in cfg.auto.candidates:
-        configs[c.name] = load_config(
-            config,
-            [
-                "train.select=inner",
-                "train.resume=auto",  # run again, auto continues its candidates' folds
-                *overrides,
-                *c.overrides,
-                f"experiment={cfg.experiment}-{c.name}",
-                f"train.time_budget={minutes_per_fold:.4g}",
-                "infer.oof=true",
-            ],
+def candidate_config(
+    config: str | None,
+    overrides: list[str],
+    cfg: DictConfig,
+    candidate,
+    minutes_per_fold: float | None = None,
+) -> DictConfig:
+    """A candidate's experiment: the config, the command line, the candidate's overrides,
+    checked (a bad override is an error before any training); with its train.time_budget
+    once it starts (plan.minutes_per_fold). The epoch each fold keeps is chosen on an inner
+    split of its training titles (train.select=inner), never on the held-out images that
+    give the CV, unless the command line or the candidate says otherwise."""
+    budget = [] if minutes_per_fold is None else [f"train.time_budget={minutes_per_fold:.4g}"]
+    return load_config(
+        config,
+        [
+            "train.select=inner",
+            "train.resume=auto",  # run again, auto continues its candidates' folds
+            *overrides,
+            *candidate.overrides,
+            f"experiment={cfg.experiment}-{candidate.name}",
+            "infer.oof=true",
+            *budget,
+        ],
+    )
+
+
+def candidate_cost(name: str, cfg: DictConfig, store, test_pixels: int) -> Cost:
+    """A candidate's timed cost on this store: an epoch and its inference."""
+    timed = time_estimate(cfg)
+    train_pixels = sum(r.height * r.width for r in store.images)
+    infer = infer_seconds(
+        timed.predict_seconds_per_pixel, len(cfg.infer.tta), store.folds, train_pixels, test_pixels
+    )
+    return Cost(name, store.folds, timed.epoch_seconds, infer)
+
+
+def _plan_lines(plan: Plan, minutes: float) -> list[str]:
+    kept = ", ".join(
+        f"{c.name} ({duration(c.epoch_seconds)}/epoch/fold, inference {duration(c.infer_seconds)})"
+        for c in plan.kept
+    )
+    lines = [
+        f"auto: plan for {minutes:g} min: the ladder; "
+        + (f"{len(plan.kept)} candidates: {kept}" if plan.kept else "no candidate")
+        + f"; their training shares {duration(plan.available_seconds)} less inference, each "
+        "candidate's share set again from the time left when it starts; then the choice by "
+        "nested CV, never below the best rung on its own evidence"
+    ]
+    for c in plan.dropped:
+        lines.append(
+            f"auto: plan: {c.name} left out: {MIN_EPOCHS} epochs on each of {c.folds} folds and "
+            f"its inference need {duration(c.least_seconds)}, more than the budget leaves it "
+            "(raise auto.minutes to try it)"
         )
-    return configs
+    return lines
 
 
 def auto_experiment(
@@ -81,33 +114,40 @@ def auto_experiment(
     if cfg.auto.recipe:
         return pinned(cfg, store, Path(cfg.auto.recipe), say)
     n_titles = len({r.title for r in store.images})
-    candidates = [c.name for c in cfg.auto.candidates]
-    per_fold = cfg.auto.minutes * TRAINING_SHARE / (len(candidates) * store.folds)
-    configs = candidate_configs(config, overrides, cfg, per_fold)
+    candidates = {c.name: c for c in cfg.auto.candidates}
+    configs = {n: candidate_config(config, overrides, cfg, c) for n, c in candidates.items()}
     say(
         f"auto: {len(store.images)} training pairs over {n_titles} titles, {store.folds} folds; "
-        f"budget {cfg.auto.minutes:g} min"
+        f"budget {cfg.auto.minutes:g} min; timing each candidate (a few steps, one prediction)"
     )
-    say(
-        f"auto: plan: the ladder; {len(candidates)} candidates ({', '.join(candidates)}), each "
-        f"{per_fold:.2g} min per fold of training ({per_fold * store.folds:.2g} min), then "
-        "inference; the choice by nested CV, never below the best rung on its own evidence"
-    )
+    test_pixels = sum(_pixels(p) for p in held_out_inputs(cfg).values())
+    costs = [candidate_cost(name, c, store, test_pixels) for name, c in configs.items()]
+    plan = make_plan(costs, cfg.auto.minutes * 60)
+    for line in _plan_lines(plan, cfg.auto.minutes):
+        say(line)
     ladder = ladder_of(store)
     rung = best_rung(ladder["cv"])
     say(f"auto: ladder: best rung {rung}, CV {ladder['cv'][rung]:.4f}")
-    for name, ccfg in configs.items():
-        say(f"== auto: candidate {name} ({ccfg.model.name}) -> experiment {ccfg.experiment}")
+    kept = {c.name: configs[c.name] for c in plan.kept}
+    for i, cost in enumerate(plan.kept):
+        left = plan.available_seconds - (time.perf_counter() - start)
+        minutes = minutes_per_fold(left, plan.kept[i:])
+        ccfg = candidate_config(config, overrides, cfg, candidates[cost.name], minutes)
+        kept[cost.name] = ccfg
+        say(
+            f"== auto: candidate {cost.name} ({ccfg.model.name}) -> experiment "
+            f"{ccfg.experiment}, {ccfg.train.time_budget:g} min per fold"
+        )
         train_experiment(ccfg, [], say)
         infer_experiment(ccfg, say)
-    runs = [Experiment.of(c) for c in configs.values()]
-    oof = out_of_fold(runs)
+    runs = [Experiment.of(c) for c in kept.values()]
+    oof = out_of_fold(runs) if runs else _ladder_oof(store, ladder)
     rung_oof = np.array([ladder["oof"][rung][s] for s in oof["stems"]])
-    columns = [*candidates, rung]
-    pred = np.column_stack([oof["pred"], rung_oof])
+    columns = [*kept, rung]
+    pred = np.column_stack([oof["pred"], rung_oof]) if runs else rung_oof[:, None]
     choice = choose(pred, oof["truth"], oof["folds"], oof["stems"], oof["titles"], columns)
     target, values = _write_submission(cfg, store, runs, rung, choice.weights)
-    _write_recipe(cfg, choice, configs, ladder["cv"], target)
+    _write_recipe(cfg, choice, kept, ladder["cv"], target)
     _report(choice, rung, say)
     seconds = time.perf_counter() - start
     _record(cfg, choice, oof, ladder["cv"], seconds)
@@ -116,6 +156,26 @@ def auto_experiment(
     if line:
         say(line)
     return choice
+
+
+def _pixels(path: Path) -> int:
+    with Image.open(path) as img:  # the header only
+        return img.width * img.height
+
+
+def _ladder_oof(store, ladder: dict) -> dict:
+    """The out-of-fold table `scoring.blending.out_of_fold` gives, from the ladder alone (no
+    candidate fitted the budget): the scans unchanged as the identity."""
+    stems = [r.stem for r in store.images]
+    truth = np.array([ladder["truth"][s] for s in stems])
+    return {
+        "stems": stems,
+        "titles": [r.title for r in store.images],
+        "folds": np.array([r.fold for r in store.images]),
+        "truth": truth,
+        "identity": np.abs(np.array([ladder["oof"]["identity"][s] for s in stems]) - truth),
+        "pred": np.empty((len(stems), 0)),
+    }
 
 
 def pinned(cfg: DictConfig, store, path: Path, say: Callable[[str], None]) -> dict:

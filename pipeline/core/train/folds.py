@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
@@ -102,6 +103,24 @@ def train_experiment(cfg: DictConfig, argv: list[str], say: Callable[[str], None
                         _estimate(cfg, trainer, len(folds), say)
                         estimated = True
                 _train_fold(cfg, trainer, argv, say)
+
+
+@dataclass(frozen=True)
+class TimeEstimate:
+    """What one fold's training and one model's inference cost, timed before any training."""
+
+    epoch_seconds: float  # one epoch of one fold: its steps and its share of validation
+    predict_seconds_per_pixel: float  # one TTA view of one fold's model
+
+
+def time_estimate(cfg: DictConfig) -> TimeEstimate:
+    """Timed steps and one prediction on a trainer of the first fold, built and thrown away
+    (nothing is written): what `auto` plans its candidates with before training any."""
+    build_checked_model(cfg)  # the budget error before the timing
+    store = open_store(cfg)
+    trainer = fold_trainer(cfg, store, 0, resolve_device(cfg.train.device))
+    seconds = trainer.estimated_seconds()
+    return TimeEstimate(seconds, trainer.predict_seconds_per_pixel)
 
 
 def model_artifact(cfg: DictConfig, fold: int) -> tuple:

@@ -155,6 +155,7 @@ class FoldTrainer:
         self.history: list[dict[str, Any]] = []
         self.stop = StopRequest()
         self.estimate: float | None = None  # epoch_seconds, timed once
+        self.predict_seconds_per_pixel = 0.0  # one view of one model, timed by epoch_seconds
 
     @property
     def scheduler(self):
@@ -210,7 +211,9 @@ class FoldTrainer:
             images = [self.store.images[i] for i in self.val_subset]
             pixels = [r.height * r.width for r in images]
             first_pixels = self.store.images[first].height * self.store.images[first].width
-            val = (time.perf_counter() - start) * sum(pixels) / first_pixels
+            predicted = time.perf_counter() - start
+            self.predict_seconds_per_pixel = predicted / first_pixels
+            val = predicted * sum(pixels) / first_pixels
             val /= self.cfg.train.val_every
         finally:
             self.state.load_state_dict(saved)
