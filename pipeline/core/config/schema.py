@@ -262,8 +262,9 @@ def _auto_candidates() -> list[AutoCandidate]:
 
 @dataclass
 class AutoConfig:
-    # python -m pipeline.auto: the whole procedure's budget in minutes; three quarters go to
-    # training, split evenly over the candidates' folds (train.time_budget of each)
+    # python -m pipeline.auto: the whole procedure's budget in minutes (core/auto/plan.py):
+    # each candidate timed first, one that cannot train 3 epochs per fold left out, and each
+    # one's train.time_budget set from the time left when it starts
     minutes: float = 20.0
     candidates: list[AutoCandidate] = field(default_factory=_auto_candidates)
     # a recipe.json an earlier run wrote: its submission made again from its experiments and
