@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import scale
 
         return scale.main(argv[1:])
+    if argv[:1] == ["ranking"]:  # its own command: does the CV rank methods as the test does
+        from . import ranking
+
+        return ranking.main(argv[1:])
     if argv[:1] == ["study-sets"]:  # its own command: folders degraded apart from the simulator
         from . import study_sets
 
