@@ -11,8 +11,9 @@ The default for a competition folder, after `prepare`: the baseline ladder, then
 auto.candidates (a whole-page correction, a local restorer, the two combined) trained on every
 fold within its share of auto.minutes and inferred out of fold and on the test scans, as the
 experiments <experiment>-<candidate> (each timed first: one that cannot train 3 epochs per
-fold within the budget is left out, and the plan says so); then the choice by nested cross-validation (each fold's
-option chosen on the other folds' images) among each candidate, the best rung and their blend.
+fold within the budget is left out, and the plan says so); then the choice by nested
+cross-validation (each fold's option chosen on the other folds' images) among each
+candidate, the best rung and their blend.
 Unless the paired difference over the same images shows the choice better than the best rung
 (its 95% interval below zero), the submission is the rung's, and a line says so.
 

@@ -29,12 +29,10 @@ import cv2
 import numpy as np
 
 from ..core.config import cli
-from ..core.demo.dataset import title_names
+from ..core.demo.dataset import page_stem, title_names, write_pair
 from ..core.demo.pages import compose_other, compose_page, other_style, title_style
-from ..core.task.metrics import mean_y
 from ..core.task.submission import format_csv
 from ..core.util.errors import UserError
-from ..core.util.images import write_png
 from ..core.util.progress import progress
 
 DESCRIPTION = """\
@@ -178,11 +176,7 @@ def build(
         cleans = [compose(rng, style, title, page + 1, size) for page in range(n + 1)]
         for page in range(n):
             scan = degrade(cleans[page], cleans[page + 1], rng)
-            stem = f"{title}.{page + 1:05d}.{1 + page % 2:02d}"
-            write_png(out / split / "scan" / f"{stem}.png", scan)
-            write_png(out / split / "clean" / f"{stem}.png", cleans[page])
-            if split == "test":
-                truth[stem] = mean_y(cleans[page])
+            write_pair(out, split, page_stem(title, page), scan, cleans[page], truth)
             bar.update()
     bar.close()
     (out / "test" / "truth.csv").write_text(format_csv(truth))

@@ -146,17 +146,28 @@ def build(out: Path, demo: dict) -> dict[str, float]:
                 write_png(seq / "sharp" / f"{page + 1:06d}.png", cleans[page])
                 bar.update()
                 continue
-            stem = f"{title}.{page + 1:05d}.{1 + page % 2:02d}"
-            write_png(out / split / "scan" / f"{stem}.png", scan)
-            write_png(out / split / "clean" / f"{stem}.png", cleans[page])
-            if split == "test":
-                truth[stem] = mean_y(cleans[page])
+            write_pair(out, split, page_stem(title, page), scan, cleans[page], truth)
             bar.update()
     bar.close()
     if not gopro:
         (out / "test" / "truth.csv").write_text(format_csv(truth))
     (out / MARKER).write_text(json.dumps(marker(demo), indent=1))
     return truth
+
+
+def page_stem(title: str, page: int) -> str:
+    """The DESCAN-18K name of a title's page (from 0): `Title.page.crop`."""
+    return f"{title}.{page + 1:05d}.{1 + page % 2:02d}"
+
+
+def write_pair(
+    out: Path, split: str, stem: str, scan: np.ndarray, clean: np.ndarray, truth: dict
+) -> None:
+    """A pair in the competition layout; a test page's clean mean Y goes into `truth`."""
+    write_png(out / split / "scan" / f"{stem}.png", scan)
+    write_png(out / split / "clean" / f"{stem}.png", clean)
+    if split == "test":
+        truth[stem] = mean_y(clean)
 
 
 def is_under(path: Path, folder: Path) -> bool:
