@@ -29,7 +29,7 @@ from ..util.errors import UserError
 from ..util.files import write_text
 from ..util.progress import duration
 from .choose import Choice, choose
-from .plan import MIN_EPOCHS, Cost, Plan, infer_seconds, make_plan, minutes_per_fold
+from .plan import MIN_EPOCHS, MIN_STEPS, Cost, Plan, infer_seconds, make_plan, minutes_per_fold
 
 
 def check_plan(cfg: DictConfig) -> None:
@@ -50,14 +50,14 @@ def candidate_config(
     overrides: list[str],
     cfg: DictConfig,
     candidate,
-    minutes_per_fold: float | None = None,
+    schedule: list[str] | None = None,
 ) -> DictConfig:
     """A candidate's experiment: the config, the command line, the candidate's overrides,
-    checked (a bad override is an error before any training); with its train.time_budget
-    once it starts (plan.minutes_per_fold). The epoch each fold keeps is chosen on an inner
-    split of its training titles (train.select=inner), never on the held-out images that
-    give the CV, unless the command line or the candidate says otherwise."""
-    budget = [] if minutes_per_fold is None else [f"train.time_budget={minutes_per_fold:.4g}"]
+    checked (a bad override is an error before any training); with its schedule once it starts
+    (`schedule`: train.time_budget and, for shortened epochs, train.samples_per_epoch). The
+    epoch each fold keeps is chosen on an inner split of its training titles
+    (train.select=inner), never on the held-out images that give the CV, unless the command
+    line or the candidate says otherwise."""
     return load_config(
         config,
         [
@@ -67,8 +67,32 @@ def candidate_config(
             *candidate.overrides,
             f"experiment={cfg.experiment}-{candidate.name}",
             "infer.oof=true",
-            *budget,
+            *(schedule or []),
         ],
+    )
+
+
+def schedule_of(cfg: DictConfig, cost: Cost, minutes: float) -> tuple[list[str], str]:
+    """The candidate's train.time_budget, and train.samples_per_epoch where MIN_EPOCHS full
+    epochs do not fit it; with the words the candidate's line says. A candidate an earlier
+    run started keeps the schedule it was trained with (its config.yaml), so its folds
+    continue as they were."""
+    recorded = Experiment(cfg.runs, f"{cfg.experiment}-{cost.name}")
+    if recorded.config_path.is_file():
+        train = recorded.read_config().get("train", {})
+        budget, samples = train.get("time_budget", minutes), train.get("samples_per_epoch", 0)
+        schedule = [f"train.time_budget={budget}", f"train.samples_per_epoch={samples}"]
+        return schedule, f"{budget:g} min per fold, as its earlier run"
+    schedule = [f"train.time_budget={minutes:.4g}"]
+    steps = cost.steps_that_fit(minutes)
+    if steps >= cost.steps_per_epoch:
+        return schedule, f"{minutes:.2g} min per fold"
+    samples = steps * cost.samples_per_step
+    schedule.append(f"train.samples_per_epoch={samples}")
+    return schedule, (
+        f"{minutes:.2g} min per fold, in epochs shortened to {samples} samples "
+        f"({steps} of {cost.steps_per_epoch} steps) so that {MIN_EPOCHS} fit; a larger "
+        "auto.minutes trains full epochs"
     )
 
 
@@ -79,7 +103,15 @@ def candidate_cost(name: str, cfg: DictConfig, store, test_pixels: int) -> Cost:
     infer = infer_seconds(
         timed.predict_seconds_per_pixel, len(cfg.infer.tta), store.folds, train_pixels, test_pixels
     )
-    return Cost(name, store.folds, timed.epoch_seconds, infer)
+    return Cost(
+        name,
+        store.folds,
+        timed.step_seconds,
+        timed.steps_per_epoch,
+        timed.samples_per_step,
+        timed.val_seconds,
+        infer,
+    )
 
 
 def _plan_lines(plan: Plan, minutes: float) -> list[str]:
@@ -96,9 +128,9 @@ def _plan_lines(plan: Plan, minutes: float) -> list[str]:
     ]
     for c in plan.dropped:
         lines.append(
-            f"auto: plan: {c.name} left out: {MIN_EPOCHS} epochs on each of {c.folds} folds and "
-            f"its inference need {duration(c.least_seconds)}, more than the budget leaves it "
-            "(raise auto.minutes to try it)"
+            f"auto: plan: {c.name} left out: {MIN_EPOCHS} epochs of {MIN_STEPS} steps on each "
+            f"of {c.folds} folds and its inference need {duration(c.least_seconds)}, more than "
+            "the budget leaves it (raise auto.minutes to try it)"
         )
     return lines
 
@@ -131,12 +163,12 @@ def auto_experiment(
     kept = {c.name: configs[c.name] for c in plan.kept}
     for i, cost in enumerate(plan.kept):
         left = plan.available_seconds - (time.perf_counter() - start)
-        minutes = minutes_per_fold(left, plan.kept[i:])
-        ccfg = candidate_config(config, overrides, cfg, candidates[cost.name], minutes)
+        schedule, words = schedule_of(cfg, cost, minutes_per_fold(left, plan.kept[i:]))
+        ccfg = candidate_config(config, overrides, cfg, candidates[cost.name], schedule)
         kept[cost.name] = ccfg
         say(
             f"== auto: candidate {cost.name} ({ccfg.model.name}) -> experiment "
-            f"{ccfg.experiment}, {ccfg.train.time_budget:g} min per fold"
+            f"{ccfg.experiment}, {words}"
         )
         train_experiment(ccfg, [], say)
         infer_experiment(ccfg, say)

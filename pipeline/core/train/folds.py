@@ -109,7 +109,10 @@ def train_experiment(cfg: DictConfig, argv: list[str], say: Callable[[str], None
 class TimeEstimate:
     """What one fold's training and one model's inference cost, timed before any training."""
 
-    epoch_seconds: float  # one epoch of one fold: its steps and its share of validation
+    step_seconds: float  # one training step
+    steps_per_epoch: int
+    samples_per_step: int  # train.batch_size, or fewer when an epoch is one short step
+    val_seconds: float  # an epoch's share of validation
     predict_seconds_per_pixel: float  # one TTA view of one fold's model
 
 
@@ -119,8 +122,14 @@ def time_estimate(cfg: DictConfig) -> TimeEstimate:
     build_checked_model(cfg)  # the budget error before the timing
     store = open_store(cfg)
     trainer = fold_trainer(cfg, store, 0, resolve_device(cfg.train.device))
-    seconds = trainer.estimated_seconds()
-    return TimeEstimate(seconds, trainer.predict_seconds_per_pixel)
+    trainer.estimated_seconds()
+    return TimeEstimate(
+        trainer.step_seconds,
+        trainer.steps_per_epoch,
+        max(1, trainer.samples // trainer.steps_per_epoch),
+        trainer.val_seconds,
+        trainer.predict_seconds_per_pixel,
+    )
 
 
 def model_artifact(cfg: DictConfig, fold: int) -> tuple:

@@ -155,7 +155,8 @@ class FoldTrainer:
         self.history: list[dict[str, Any]] = []
         self.stop = StopRequest()
         self.estimate: float | None = None  # epoch_seconds, timed once
-        self.predict_seconds_per_pixel = 0.0  # one view of one model, timed by epoch_seconds
+        # what epoch_seconds timed: a step, an epoch's validation, one view of one model
+        self.step_seconds = self.val_seconds = self.predict_seconds_per_pixel = 0.0
 
     @property
     def scheduler(self):
@@ -218,6 +219,7 @@ class FoldTrainer:
         finally:
             self.state.load_state_dict(saved)
             self.history = history
+        self.step_seconds, self.val_seconds = per_step, val
         return per_step * self.steps_per_epoch + val
 
     # -- checkpoints and resume ----------------------------------------------------------

@@ -1,5 +1,5 @@
-"""How auto spends its minutes: candidates kept in order while their least cost fits, and each
-one's share of training set from the time really left."""
+"""How auto spends its minutes: candidates kept in order while their least cost fits, epochs
+shortened where full ones do not fit, and each share set from the time really left."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.core.auto.plan import (
     MIN_EPOCHS,
+    MIN_STEPS,
     RESERVE,
     Cost,
     infer_seconds,
@@ -15,22 +16,29 @@ from pipeline.core.auto.plan import (
 )
 
 
+def cost(name="a", folds=1, step=1.0, steps=10, val=0.0, infer=0.0, batch=16) -> Cost:
+    return Cost(name, folds, step, steps, batch, val, infer)
+
+
 def test_inference_is_every_training_image_once_and_every_test_scan_per_fold_and_view():
     # 2e-6 s per pixel, 2 views, 5 folds: (1e6 + 5 x 2e5) pixels x 2 views x 2e-6 = 8 s
     assert infer_seconds(2e-6, 2, 5, 1_000_000, 200_000) == pytest.approx(8.0)
 
 
-def test_least_cost_is_the_fewest_epochs_on_every_fold_and_inference():
-    cost = Cost("a", folds=5, epoch_seconds=4.0, infer_seconds=10.0)
-    assert cost.least_seconds == 5 * MIN_EPOCHS * 4.0 + 10.0
+def test_least_cost_is_the_fewest_epochs_of_the_fewest_steps_and_inference():
+    small = cost(folds=5, step=0.5, steps=8, val=1.0, infer=10.0)  # an epoch under MIN_STEPS
+    assert small.epoch_seconds == 8 * 0.5 + 1.0
+    assert small.least_seconds == 5 * MIN_EPOCHS * (8 * 0.5 + 1.0) + 10.0
+    large = cost(folds=5, step=0.5, steps=400, val=1.0, infer=10.0)  # shortened to MIN_STEPS
+    assert large.least_seconds == 5 * MIN_EPOCHS * (MIN_STEPS * 0.5 + 1.0) + 10.0
 
 
 def test_candidates_are_kept_in_order_while_they_fit_and_a_cheaper_later_one_still_can():
     budget = 100.0  # 90 s after the reserve
     assert budget * (1 - RESERVE) == 90.0
-    a = Cost("a", 1, epoch_seconds=10.0, infer_seconds=10.0)  # least 40
-    b = Cost("b", 1, epoch_seconds=20.0, infer_seconds=0.0)  # least 60: 100 > 90
-    c = Cost("c", 1, epoch_seconds=5.0, infer_seconds=20.0)  # least 35: 75 <= 90
+    a = cost("a", step=1.0, steps=10, infer=10.0)  # least 3 x 10 + 10 = 40
+    b = cost("b", step=2.0, steps=10)  # least 60: 100 > 90
+    c = cost("c", step=0.5, steps=10, infer=20.0)  # least 35: 75 <= 90
     plan = make_plan([a, b, c], budget)
     assert [x.name for x in plan.kept] == ["a", "c"]
     assert [x.name for x in plan.dropped] == ["b"]
@@ -39,11 +47,42 @@ def test_candidates_are_kept_in_order_while_they_fit_and_a_cheaper_later_one_sti
 
 
 def test_the_next_share_is_the_time_left_less_inference_over_candidates_and_folds():
-    a = Cost("a", 3, epoch_seconds=1.0, infer_seconds=30.0)
-    b = Cost("b", 3, epoch_seconds=2.0, infer_seconds=60.0)
-    # 600 s left, 90 s of it inference: 510 / 2 candidates / 3 folds = 85 s = 1.41667 min
+    a = cost("a", folds=3, step=0.1, steps=10, infer=30.0)
+    b = cost("b", folds=3, step=0.2, steps=10, infer=60.0)
+    # 600 s left, 90 s of it inference: 510 / 2 candidates / 3 folds = 85 s
     assert minutes_per_fold(600.0, [a, b]) == pytest.approx(85 / 60)
     # the last candidate takes all that is left after its inference
     assert minutes_per_fold(600.0, [b]) == pytest.approx(540 / 3 / 60)
-    # a first candidate that ran over leaves little: never under MIN_EPOCHS of its epochs
-    assert minutes_per_fold(50.0, [b]) == pytest.approx(MIN_EPOCHS * 2.0 / 60)
+    # a first candidate that ran over leaves little: never under MIN_EPOCHS of b's epochs
+    assert minutes_per_fold(50.0, [b]) == pytest.approx(MIN_EPOCHS * 10 * 0.2 / 60)
+
+
+def test_epochs_too_long_for_the_share_are_shortened_to_what_fits_never_below_min_steps():
+    c = cost(step=1.0, steps=200, val=6.0)  # a full epoch: 206 s
+    assert c.steps_that_fit(MIN_EPOCHS * 206 / 60) == 200  # full epochs fit exactly
+    assert c.steps_that_fit(100.0) == 200  # more time: still a full epoch, more of them
+    # 3 min per fold: 60 s an epoch, 6 s of it validation: 54 steps
+    assert c.steps_that_fit(3.0) == 54
+    assert c.steps_that_fit(0.01) == MIN_STEPS
+
+
+def test_a_candidate_schedule_shortens_epochs_and_a_started_one_keeps_its_own(tmp_path):
+    from omegaconf import OmegaConf
+
+    from pipeline.core.auto.run import schedule_of
+
+    cfg = OmegaConf.create({"runs": str(tmp_path), "experiment": "x"})
+    c = cost("slow", step=1.0, steps=200, val=6.0, batch=16)
+    schedule, words = schedule_of(cfg, c, 3.0)
+    assert schedule == ["train.time_budget=3", f"train.samples_per_epoch={54 * 16}"]
+    assert "shortened to 864 samples (54 of 200 steps)" in words
+    fast = cost("fast", step=0.01, steps=200, val=0.0)
+    assert schedule_of(cfg, fast, 3.0) == (["train.time_budget=3"], "3 min per fold")
+    # an earlier run's candidate: its recorded schedule, whatever time is left now
+    (tmp_path / "x-slow").mkdir()
+    (tmp_path / "x-slow" / "config.yaml").write_text(
+        "train: {time_budget: 2.5, samples_per_epoch: 320}\n"
+    )
+    schedule, words = schedule_of(cfg, c, 0.5)
+    assert schedule == ["train.time_budget=2.5", "train.samples_per_epoch=320"]
+    assert words == "2.5 min per fold, as its earlier run"
