@@ -28,23 +28,23 @@ class Cost:
     step_seconds: float  # one training step
     steps_per_epoch: int  # a full epoch's
     samples_per_step: int
-    val_seconds: float  # an epoch's share of validation
+    fixed_seconds: float  # what an epoch costs beside its steps: validation, the loader's start
     infer_seconds: float  # out of fold and on the test scans, every fold's model and view
 
     @property
     def epoch_seconds(self) -> float:
-        return self.steps_per_epoch * self.step_seconds + self.val_seconds
+        return self.steps_per_epoch * self.step_seconds + self.fixed_seconds
 
     @property
     def least_seconds(self) -> float:
         """MIN_EPOCHS of the shortest epochs on every fold, then inference."""
-        shortest = min(self.steps_per_epoch, MIN_STEPS) * self.step_seconds + self.val_seconds
+        shortest = min(self.steps_per_epoch, MIN_STEPS) * self.step_seconds + self.fixed_seconds
         return self.folds * MIN_EPOCHS * shortest + self.infer_seconds
 
     def steps_that_fit(self, minutes_per_fold: float) -> int:
         """The steps of an epoch such that MIN_EPOCHS of them fit a fold's minutes: a full
         epoch's when it fits, else fewer, never under MIN_STEPS."""
-        per_epoch = minutes_per_fold * 60 / MIN_EPOCHS - self.val_seconds
+        per_epoch = minutes_per_fold * 60 / MIN_EPOCHS - self.fixed_seconds
         fit = int(per_epoch // max(self.step_seconds, 1e-9))
         return max(min(self.steps_per_epoch, MIN_STEPS), min(self.steps_per_epoch, fit))
 

@@ -109,7 +109,7 @@ def candidate_cost(name: str, cfg: DictConfig, store, test_pixels: int) -> Cost:
         timed.step_seconds,
         timed.steps_per_epoch,
         timed.samples_per_step,
-        timed.val_seconds,
+        timed.fixed_seconds,
         infer,
     )
 

@@ -112,7 +112,7 @@ class TimeEstimate:
     step_seconds: float  # one training step
     steps_per_epoch: int
     samples_per_step: int  # train.batch_size, or fewer when an epoch is one short step
-    val_seconds: float  # an epoch's share of validation
+    fixed_seconds: float  # what an epoch costs beside its steps: validation, the loader's start
     predict_seconds_per_pixel: float  # one TTA view of one fold's model
 
 
@@ -127,7 +127,7 @@ def time_estimate(cfg: DictConfig) -> TimeEstimate:
         trainer.step_seconds,
         trainer.steps_per_epoch,
         max(1, trainer.samples // trainer.steps_per_epoch),
-        trainer.val_seconds,
+        trainer.epoch_fixed_seconds,
         trainer.predict_seconds_per_pixel,
     )
 

@@ -155,8 +155,9 @@ class FoldTrainer:
         self.history: list[dict[str, Any]] = []
         self.stop = StopRequest()
         self.estimate: float | None = None  # epoch_seconds, timed once
-        # what epoch_seconds timed: a step, an epoch's validation, one view of one model
-        self.step_seconds = self.val_seconds = self.predict_seconds_per_pixel = 0.0
+        # what epoch_seconds timed: a step, what an epoch costs beside its steps (validation,
+        # the loader's start), one view of one model per pixel
+        self.step_seconds = self.epoch_fixed_seconds = self.predict_seconds_per_pixel = 0.0
 
     @property
     def scheduler(self):
@@ -187,23 +188,29 @@ class FoldTrainer:
 
     def epoch_seconds(self, steps: int = 2) -> float:
         """An estimate of one epoch's seconds: `steps` real training steps (after one to warm
-        up) and validation of the first held-out image, scaled to the epoch and to the pixels
-        an epoch validates. The trainer's state, the random states and the step are put back."""
+        up), the loader's start (what the first step took beyond the others: every epoch makes
+        its loader anew) and validation of the first held-out image, scaled to the epoch and
+        to the pixels an epoch validates. The trainer's state, the random states and the step
+        are put back."""
         saved = copy.deepcopy(self.state.state_dict())
         history = self.history
         try:
+            started = time.perf_counter()
             loader = iter(self._loader(EpochDraws(len(self.dataset), self.samples, 0, 0)))
-            step_seconds = []
+            step_seconds, first_step = [], 0.0
             self.net.train()
             for n in range(steps + 1):
-                start = time.perf_counter()
+                start = started if n == 0 else time.perf_counter()
                 try:
                     self._step(*next(loader))
                 except (StopIteration, NonFiniteError):
                     break  # training proper meets (and reports) a value that is not a number
                 if n > 0:
                     step_seconds.append(time.perf_counter() - start)
+                else:
+                    first_step = time.perf_counter() - start
             per_step = float(np.median(step_seconds)) if step_seconds else 0.0
+            loader_start = max(0.0, first_step - per_step) if step_seconds else 0.0
             first = self.val_indices[0]
             start = time.perf_counter()
             with contextlib.suppress(NonFiniteError):  # the timing stands; training reports it
@@ -219,8 +226,8 @@ class FoldTrainer:
         finally:
             self.state.load_state_dict(saved)
             self.history = history
-        self.step_seconds, self.val_seconds = per_step, val
-        return per_step * self.steps_per_epoch + val
+        self.step_seconds, self.epoch_fixed_seconds = per_step, val + loader_start
+        return per_step * self.steps_per_epoch + self.epoch_fixed_seconds
 
     # -- checkpoints and resume ----------------------------------------------------------
     def meta(self) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from pipeline.core.auto.plan import (
 )
 
 
-def cost(name="a", folds=1, step=1.0, steps=10, val=0.0, infer=0.0, batch=16) -> Cost:
-    return Cost(name, folds, step, steps, batch, val, infer)
+def cost(name="a", folds=1, step=1.0, steps=10, fixed=0.0, infer=0.0, batch=16) -> Cost:
+    return Cost(name, folds, step, steps, batch, fixed, infer)
 
 
 def test_inference_is_every_training_image_once_and_every_test_scan_per_fold_and_view():
@@ -26,10 +26,10 @@ def test_inference_is_every_training_image_once_and_every_test_scan_per_fold_and
 
 
 def test_least_cost_is_the_fewest_epochs_of_the_fewest_steps_and_inference():
-    small = cost(folds=5, step=0.5, steps=8, val=1.0, infer=10.0)  # an epoch under MIN_STEPS
+    small = cost(folds=5, step=0.5, steps=8, fixed=1.0, infer=10.0)  # an epoch under MIN_STEPS
     assert small.epoch_seconds == 8 * 0.5 + 1.0
     assert small.least_seconds == 5 * MIN_EPOCHS * (8 * 0.5 + 1.0) + 10.0
-    large = cost(folds=5, step=0.5, steps=400, val=1.0, infer=10.0)  # shortened to MIN_STEPS
+    large = cost(folds=5, step=0.5, steps=400, fixed=1.0, infer=10.0)  # shortened to MIN_STEPS
     assert large.least_seconds == 5 * MIN_EPOCHS * (MIN_STEPS * 0.5 + 1.0) + 10.0
 
 
@@ -58,10 +58,10 @@ def test_the_next_share_is_the_time_left_less_inference_over_candidates_and_fold
 
 
 def test_epochs_too_long_for_the_share_are_shortened_to_what_fits_never_below_min_steps():
-    c = cost(step=1.0, steps=200, val=6.0)  # a full epoch: 206 s
+    c = cost(step=1.0, steps=200, fixed=6.0)  # a full epoch: 206 s
     assert c.steps_that_fit(MIN_EPOCHS * 206 / 60) == 200  # full epochs fit exactly
     assert c.steps_that_fit(100.0) == 200  # more time: still a full epoch, more of them
-    # 3 min per fold: 60 s an epoch, 6 s of it validation: 54 steps
+    # 3 min per fold: 60 s an epoch, 6 s of it validation and the loader: 54 steps
     assert c.steps_that_fit(3.0) == 54
     assert c.steps_that_fit(0.01) == MIN_STEPS
 
@@ -72,11 +72,11 @@ def test_a_candidate_schedule_shortens_epochs_and_a_started_one_keeps_its_own(tm
     from pipeline.core.auto.run import schedule_of
 
     cfg = OmegaConf.create({"runs": str(tmp_path), "experiment": "x"})
-    c = cost("slow", step=1.0, steps=200, val=6.0, batch=16)
+    c = cost("slow", step=1.0, steps=200, fixed=6.0, batch=16)
     schedule, words = schedule_of(cfg, c, 3.0)
     assert schedule == ["train.time_budget=3", f"train.samples_per_epoch={54 * 16}"]
     assert "shortened to 864 samples (54 of 200 steps)" in words
-    fast = cost("fast", step=0.01, steps=200, val=0.0)
+    fast = cost("fast", step=0.01, steps=200, fixed=0.0)
     assert schedule_of(cfg, fast, 3.0) == (["train.time_budget=3"], "3 min per fold")
     # an earlier run's candidate: its recorded schedule, whatever time is left now
     (tmp_path / "x-slow").mkdir()
