@@ -34,7 +34,13 @@ Measure, side by side in one run, with medians of repeats:
   5. the wall time of the demo run (the config's stages, in a temporary folder), by stage.
 Prints markdown tables (docs/speed.md is this output) and the targets met or missed;
 --json FILE writes every number, with the headline ratios at the top level. About 9 minutes
-on 2 quiet CPU cores without the demo, 14 with it; --no-demo skips part 5."""
+on 2 quiet CPU cores without the demo, 14 with it; --no-demo skips part 5.
+
+Commands of their own (each with --help):
+  python -m pipeline.bench coverage     the ladder's 95% intervals on many simulated sets
+  python -m pipeline.bench scale        time and memory per stage at N and 4N training pairs
+  python -m pipeline.bench study-sets   a folder whose scans the simulator did not make
+  python -m pipeline.bench ranking      whether the CV ranks methods as the test does"""
 
 
 def main(argv: list[str] | None = None) -> int:

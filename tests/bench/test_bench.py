@@ -117,3 +117,18 @@ def test_a_failing_demo_stage_is_reported_by_name(tmp_path: Path):
 def test_json_into_a_missing_folder_is_a_user_error(tmp_path: Path):
     result = run_cli("pipeline.bench", "--json", str(tmp_path / "no" / "b.json"))
     assert_user_error(result, "--json", "does not exist")
+
+
+def test_every_command_the_bench_help_lists_has_a_help_of_its_own():
+    listed = run_cli("pipeline.bench", "--help")
+    assert listed.code == 0
+    commands = [
+        line.split()[3]
+        for line in listed.out.splitlines()
+        if line.startswith("  python -m pipeline.bench ")
+    ]
+    assert commands == ["coverage", "scale", "study-sets", "ranking"]
+    for command in commands:
+        result = run_cli("pipeline.bench", command, "--help")
+        assert result.code == 0, result.err
+        assert result.out.startswith(f"usage: python -m pipeline.bench {command} "), command
