@@ -121,6 +121,19 @@ def make_dataset(
     return root
 
 
+def tiny_folder(tmp_path: Path, patch: int = 16) -> list[str]:
+    """The overrides of a tiny folder (three titles of two 32x48 pages) whose store, runs and
+    patches live under tmp_path: what the training tests start from, each adding its own."""
+    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
+    return [
+        f"data.root={root}",
+        f"data.prepared={tmp_path / 'prepared'}",
+        f"runs={tmp_path / 'runs'}",
+        f"prepare.patch_size={patch}",
+        "prepare.stride=16",
+    ]
+
+
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "data")

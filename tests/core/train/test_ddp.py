@@ -23,7 +23,7 @@ from pipeline.core.train.trainers import fold_trainer
 from pipeline.core.util import distributed
 from pipeline.core.util.distributed import ShardSampler
 from pipeline.core.util.errors import UserError
-from tests.conftest import REPO, make_dataset
+from tests.conftest import REPO, make_dataset, tiny_folder
 
 
 def _tensors(state) -> dict[str, torch.Tensor]:
@@ -62,13 +62,8 @@ def torchrun(processes: int, *args: str | Path, timeout: int = 300) -> subproces
 
 
 def test_two_processes_train_like_one_and_hold_identical_weights(tmp_path: Path):
-    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
     overrides = [
-        f"data.root={root}",
-        f"data.prepared={tmp_path / 'prepared'}",
-        f"runs={tmp_path / 'runs'}",
-        "prepare.patch_size=16",
-        "prepare.stride=16",
+        *tiny_folder(tmp_path),
         "model.name=nafnet",  # LayerNorm: no batch statistics, so 2 x 2 samples == 1 x 4
         "model.args.width=8",
         "train.batch_size=4",
@@ -184,13 +179,8 @@ def test_every_parameter_gets_a_gradient(name: str):
 def test_an_exploding_learning_rate_under_torchrun_ends_with_the_error_line(tmp_path: Path):
     """Every rank stops at the same step, rank 0 with the one `error:` line, no traceback, no
     hang (a rank left in a collective would wait forever)."""
-    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
     overrides = [
-        f"data.root={root}",
-        f"data.prepared={tmp_path / 'prepared'}",
-        f"runs={tmp_path / 'runs'}",
-        "prepare.patch_size=32",
-        "prepare.stride=16",
+        *tiny_folder(tmp_path, patch=32),
         "model.name=pagenet",
         "train.batch_size=4",
         "train.fold=0",

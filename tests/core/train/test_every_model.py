@@ -20,7 +20,7 @@ from pipeline.core.models.registry import build_model, list_models
 from pipeline.core.train.trainer import FoldTrainer
 from pipeline.core.train.trainers import fold_trainer
 from pipeline.core.util.errors import NonFiniteError
-from tests.conftest import REPO, assert_user_error, make_dataset, make_sr, run_cli
+from tests.conftest import REPO, assert_user_error, make_dataset, make_sr, run_cli, tiny_folder
 
 CONFIGS = sorted(
     p.name
@@ -153,13 +153,8 @@ def test_a_fold_stopped_and_resumed_ends_as_if_never_stopped_for_every_shipped_m
 
 @pytest.fixture
 def trainer(tmp_path: Path) -> FoldTrainer:
-    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
     overrides = [
-        f"data.root={root}",
-        f"data.prepared={tmp_path / 'prepared'}",
-        f"runs={tmp_path / 'runs'}",
-        "prepare.patch_size=32",
-        "prepare.stride=16",
+        *tiny_folder(tmp_path, patch=32),
         "model.name=pagenet",
         "train.batch_size=2",
         "train.ema=0.9",

@@ -16,7 +16,7 @@ from pipeline.core.models.checkpoint import model_from_checkpoint
 from pipeline.core.scoring.evaluation import evaluate
 from pipeline.core.train.trainer import FoldTrainer
 from pipeline.core.util.progress import duration
-from tests.conftest import assert_user_error, make_dataset, run_cli, run_stage
+from tests.conftest import assert_user_error, make_dataset, run_cli, run_stage, tiny_folder
 
 
 def test_budget_error_names_the_count():
@@ -29,13 +29,8 @@ def test_budget_error_names_the_count():
 @pytest.fixture
 def tiny(tmp_path: Path):
     """A prepared store and the overrides that train on it in a second or two."""
-    root = make_dataset(tmp_path / "data", titles=("A", "B", "C"), pages=2, size=(32, 48))
     overrides = [
-        f"data.root={root}",
-        f"data.prepared={tmp_path / 'prepared'}",
-        f"runs={tmp_path / 'runs'}",
-        "prepare.patch_size=16",
-        "prepare.stride=16",
+        *tiny_folder(tmp_path),
         "model.name=dncnn",
         "model.args.depth=3",
         "model.args.channels=8",
