@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omegaconf import DictConfig
+
+from ..runs.experiment import Experiment
+from ..train.folds import time_estimate
+from ..util.progress import duration
+
 # The fewest epochs a candidate trains on each fold: the checkpoints the inner split chooses from.
 MIN_EPOCHS = 3
 # The fewest training steps of a shortened epoch; a candidate that cannot fit MIN_EPOCHS of
@@ -91,3 +97,66 @@ def minutes_per_fold(left_seconds: float, remaining: list[Cost]) -> float:
     share = training / len(remaining) / nxt.folds
     least = (nxt.least_seconds - nxt.infer_seconds) / nxt.folds
     return max(share, least) / 60.0
+
+
+def schedule_of(cfg: DictConfig, cost: Cost, minutes: float) -> tuple[list[str], str]:
+    """The candidate's train.time_budget, and train.samples_per_epoch where MIN_EPOCHS full
+    epochs do not fit it; with the words the candidate's line says. A candidate an earlier
+    run started keeps the schedule it was trained with (its config.yaml), so its folds
+    continue as they were."""
+    recorded = Experiment(cfg.runs, f"{cfg.experiment}-{cost.name}")
+    if recorded.config_path.is_file():
+        train = recorded.read_config().get("train", {})
+        budget, samples = train.get("time_budget", minutes), train.get("samples_per_epoch", 0)
+        schedule = [f"train.time_budget={budget}", f"train.samples_per_epoch={samples}"]
+        return schedule, f"{budget:g} min per fold, as its earlier run"
+    schedule = [f"train.time_budget={minutes:.4g}"]
+    steps = cost.steps_that_fit(minutes)
+    if steps >= cost.steps_per_epoch:
+        return schedule, f"{minutes:.2g} min per fold"
+    samples = steps * cost.samples_per_step
+    schedule.append(f"train.samples_per_epoch={samples}")
+    return schedule, (
+        f"{minutes:.2g} min per fold, in epochs shortened to {samples} samples "
+        f"({steps} of {cost.steps_per_epoch} steps) so that {MIN_EPOCHS} fit; a larger "
+        "auto.minutes trains full epochs"
+    )
+
+
+def candidate_cost(name: str, cfg: DictConfig, store, test_pixels: int) -> Cost:
+    """A candidate's timed cost on this store: an epoch and its inference."""
+    timed = time_estimate(cfg)
+    train_pixels = sum(r.height * r.width for r in store.images)
+    infer = infer_seconds(
+        timed.predict_seconds_per_pixel, len(cfg.infer.tta), store.folds, train_pixels, test_pixels
+    )
+    return Cost(
+        name,
+        store.folds,
+        timed.step_seconds,
+        timed.steps_per_epoch,
+        timed.samples_per_step,
+        timed.fixed_seconds,
+        infer,
+    )
+
+
+def plan_lines(plan: Plan, minutes: float) -> list[str]:
+    kept = ", ".join(
+        f"{c.name} ({duration(c.epoch_seconds)}/epoch/fold, inference {duration(c.infer_seconds)})"
+        for c in plan.kept
+    )
+    lines = [
+        f"auto: plan for {minutes:g} min: the ladder; "
+        + (f"{len(plan.kept)} candidates: {kept}" if plan.kept else "no candidate")
+        + f"; their training shares {duration(plan.available_seconds)} less inference, each "
+        "candidate's share set again from the time left when it starts; then the choice by "
+        "nested CV, never below the best rung on its own evidence"
+    ]
+    for c in plan.dropped:
+        lines.append(
+            f"auto: plan: {c.name} left out: {MIN_EPOCHS} epochs of {MIN_STEPS} steps on each "
+            f"of {c.folds} folds and its inference need {duration(c.least_seconds)}, more than "
+            "the budget leaves it (raise auto.minutes to try it)"
+        )
+    return lines

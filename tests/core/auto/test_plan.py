@@ -69,7 +69,7 @@ def test_epochs_too_long_for_the_share_are_shortened_to_what_fits_never_below_mi
 def test_a_candidate_schedule_shortens_epochs_and_a_started_one_keeps_its_own(tmp_path):
     from omegaconf import OmegaConf
 
-    from pipeline.core.auto.run import schedule_of
+    from pipeline.core.auto.plan import schedule_of
 
     cfg = OmegaConf.create({"runs": str(tmp_path), "experiment": "x"})
     c = cost("slow", step=1.0, steps=200, fixed=6.0, batch=16)
