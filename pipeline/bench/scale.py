@@ -1,8 +1,9 @@
 """python -m pipeline.bench scale: how time and memory grow with the training pairs.
 
 For N and 4N training pairs it builds two demo folders, runs each stage of run_all.sh's
-default pipeline in its own process, samples /proc/<pid>/status every ~50 ms and reports
-per stage seconds per pair, peak anonymous and file-backed RSS, and the 4N/N ratios."""
+default pipeline in its own process, samples /proc/<pid>/status of it and of the processes it
+starts (DataLoader workers) every ~50 ms and reports per stage seconds per pair, peak anonymous
+and file-backed RSS summed over them, and the 4N/N ratios."""
 
 from __future__ import annotations
 
@@ -38,6 +39,34 @@ def read_status(pid: int) -> dict[str, int]:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (DataLoader workers, torchrun ranks), from the
+    parent ids in /proc/<pid>/stat."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def tree_status(pid: int) -> dict[str, int]:
+    """read_status summed over `pid` and its descendants: a stage's memory with its workers.
+    Anonymous memory adds up; file-backed pages shared by the processes count once each."""
+    total = read_status(pid)
+    for child in descendants(pid):
+        for key, value in read_status(child).items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
 def run_sampled(
     command: list[str], cwd: Path, env: dict[str, str], every: float = 0.05
 ) -> dict[str, Any]:
@@ -48,7 +77,7 @@ def run_sampled(
     )
     peak = dict.fromkeys(FIELDS, 0)
     while proc.poll() is None:
-        for key, value in read_status(proc.pid).items():
+        for key, value in tree_status(proc.pid).items():
             peak[key] = max(peak[key], value)
         time.sleep(every)
     _, err = proc.communicate()

@@ -44,3 +44,33 @@ def test_read_status_of_this_process_and_of_none():
 def test_a_bad_pairs_is_the_error_line(pairs):
     result = run_cli("pipeline.bench", "scale", "--pairs", pairs)
     assert result.code == 2 and result.err.startswith("error:") and "--pairs" in result.err
+
+
+def test_a_stage_is_measured_with_the_processes_it_starts():
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.bench.scale import descendants, tree_status
+
+    # a parent holding a child that allocates 64 MiB: the tree counts both
+    code = (
+        "import subprocess, sys, time; "
+        "c = subprocess.Popen([sys.executable, '-c', "
+        "'b = bytearray(64 << 20); import time; time.sleep(30)']); time.sleep(30)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        for _ in range(100):
+            kids = descendants(parent.pid)
+            if kids and read_status(kids[0]).get("RssAnon", 0) > 64 << 20:
+                break
+            time.sleep(0.1)
+        assert len(kids) == 1
+        alone, tree = read_status(parent.pid), tree_status(parent.pid)
+        assert tree["RssAnon"] - alone["RssAnon"] >= 64 << 20
+    finally:
+        for pid in descendants(parent.pid):
+            subprocess.run(["kill", str(pid)], check=False)
+        parent.kill()
+        parent.wait()
