@@ -23,6 +23,9 @@ MIN_EPOCHS = 3
 MIN_STEPS = 10
 # The share of auto.minutes kept for the ladder, the choice, start-up and the estimates.
 RESERVE = 0.1
+# Epochs are fitted into this much of a share: the trainer times its steps again when it
+# starts, and a busy machine's second estimate can come out a little higher than the first.
+MARGIN = 0.85
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class Cost:
         return self.folds * MIN_EPOCHS * shortest + self.infer_seconds
 
     def steps_that_fit(self, minutes_per_fold: float) -> int:
-        """The steps of an epoch such that MIN_EPOCHS of them fit a fold's minutes: a full
-        epoch's when it fits, else fewer, never under MIN_STEPS."""
-        per_epoch = minutes_per_fold * 60 / MIN_EPOCHS - self.fixed_seconds
+        """The steps of an epoch such that MIN_EPOCHS of them fit a fold's minutes (with the
+        MARGIN): a full epoch's when it fits, else fewer, never under MIN_STEPS."""
+        per_epoch = MARGIN * minutes_per_fold * 60 / MIN_EPOCHS - self.fixed_seconds
         fit = int(per_epoch // max(self.step_seconds, 1e-9))
         return max(min(self.steps_per_epoch, MIN_STEPS), min(self.steps_per_epoch, fit))
 

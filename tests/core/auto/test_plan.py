@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.core.auto.plan import (
+    MARGIN,
     MIN_EPOCHS,
     MIN_STEPS,
     RESERVE,
@@ -59,10 +60,11 @@ def test_the_next_share_is_the_time_left_less_inference_over_candidates_and_fold
 
 def test_epochs_too_long_for_the_share_are_shortened_to_what_fits_never_below_min_steps():
     c = cost(step=1.0, steps=200, fixed=6.0)  # a full epoch: 206 s
-    assert c.steps_that_fit(MIN_EPOCHS * 206 / 60) == 200  # full epochs fit exactly
+    assert c.steps_that_fit(MIN_EPOCHS * 206 / 60 / MARGIN) == 200  # full epochs just fit
+    assert c.steps_that_fit(MIN_EPOCHS * 206 / 60) == 169  # 0.85 x 206 - 6 s: 169 steps
     assert c.steps_that_fit(100.0) == 200  # more time: still a full epoch, more of them
-    # 3 min per fold: 60 s an epoch, 6 s of it validation and the loader: 54 steps
-    assert c.steps_that_fit(3.0) == 54
+    # 3 min per fold: 0.85 x 180 / 3 = 51 s an epoch, 6 s of it validation and the loader
+    assert c.steps_that_fit(3.0) == 45
     assert c.steps_that_fit(0.01) == MIN_STEPS
 
 
@@ -74,8 +76,8 @@ def test_a_candidate_schedule_shortens_epochs_and_a_started_one_keeps_its_own(tm
     cfg = OmegaConf.create({"runs": str(tmp_path), "experiment": "x"})
     c = cost("slow", step=1.0, steps=200, fixed=6.0, batch=16)
     schedule, words = schedule_of(cfg, c, 3.0)
-    assert schedule == ["train.time_budget=3", f"train.samples_per_epoch={54 * 16}"]
-    assert "shortened to 864 samples (54 of 200 steps)" in words
+    assert schedule == ["train.time_budget=3", f"train.samples_per_epoch={45 * 16}"]
+    assert "shortened to 720 samples (45 of 200 steps)" in words
     fast = cost("fast", step=0.01, steps=200, fixed=0.0)
     assert schedule_of(cfg, fast, 3.0) == (["train.time_budget=3"], "3 min per fold")
     # an earlier run's candidate: its recorded schedule, whatever time is left now
