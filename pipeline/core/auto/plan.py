@@ -2,8 +2,9 @@
 trainer's own estimate of a step, an epoch's validation and one prediction); a candidate whose
 epochs are too long for its share trains on shorter ones (train.samples_per_epoch), so it still
 gets MIN_EPOCHS of them, each one a checkpoint the inner split can choose; one that cannot fit
-even MIN_EPOCHS epochs of MIN_STEPS steps is left out, in the listed order. Each candidate's
-training time is shared out again from the time really left when it starts, so an early
+even MIN_EPOCHS epochs of MIN_STEPS steps is left out, in the listed order. The training time
+is shared so that the candidates train the same number of steps (a slow model gets more
+seconds than a fast one), again from the time really left when each one starts, so an early
 candidate that ran over is paid for by the later ones, not by the total."""
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class Cost:
     @property
     def epoch_seconds(self) -> float:
         return self.steps_per_epoch * self.step_seconds + self.fixed_seconds
+
+    @property
+    def seconds_per_step(self) -> float:
+        """A step, with its share of the epoch's validation and loader start."""
+        return self.step_seconds + self.fixed_seconds / self.steps_per_epoch
 
     @property
     def least_seconds(self) -> float:
@@ -93,13 +99,16 @@ def make_plan(costs: list[Cost], budget_seconds: float) -> Plan:
 
 def minutes_per_fold(left_seconds: float, remaining: list[Cost]) -> float:
     """The next candidate's train.time_budget (remaining[0]; the rest come after it): the time
-    left, less the remaining candidates' inference, shared equally among them and over the
-    folds; never less than its least training (MIN_EPOCHS of its shortest epochs)."""
-    training = left_seconds - sum(c.infer_seconds for c in remaining)
+    left, less the remaining candidates' inference, shared so that every remaining candidate
+    trains the same number of steps on each fold (the same batches: models compared at the
+    same training, not the same seconds, so a slow local restorer is not starved by a fast
+    whole-page model); never less than its least training (MIN_EPOCHS of its shortest
+    epochs). A candidate that stops early (train.epochs) leaves its time to the next."""
+    training = (left_seconds - sum(c.infer_seconds for c in remaining)) / remaining[0].folds
+    steps = training / sum(c.seconds_per_step for c in remaining)
     nxt = remaining[0]
-    share = training / len(remaining) / nxt.folds
     least = (nxt.least_seconds - nxt.infer_seconds) / nxt.folds
-    return max(share, least) / 60.0
+    return max(steps * nxt.seconds_per_step, least) / 60.0
 
 
 def schedule_of(cfg: DictConfig, cost: Cost, minutes: float) -> tuple[list[str], str]:

@@ -47,15 +47,18 @@ def test_candidates_are_kept_in_order_while_they_fit_and_a_cheaper_later_one_sti
     assert make_plan([b], 10.0).kept == []
 
 
-def test_the_next_share_is_the_time_left_less_inference_over_candidates_and_folds():
-    a = cost("a", folds=3, step=0.1, steps=10, infer=30.0)
-    b = cost("b", folds=3, step=0.2, steps=10, infer=60.0)
-    # 600 s left, 90 s of it inference: 510 / 2 candidates / 3 folds = 85 s
-    assert minutes_per_fold(600.0, [a, b]) == pytest.approx(85 / 60)
+def test_the_next_share_is_the_same_steps_for_every_candidate_from_the_time_left():
+    a = cost("a", folds=3, step=0.1, steps=10, infer=30.0)  # 0.1 s a step
+    b = cost("b", folds=3, step=0.2, steps=10, fixed=1.0, infer=60.0)  # 0.2 + 1/10 = 0.3 s
+    assert b.seconds_per_step == pytest.approx(0.3)
+    # 600 s left, 90 s of it inference: 170 s per fold for both, 0.1 + 0.3 s a step each:
+    # 425 steps each, so a gets 42.5 s per fold and b 127.5 s
+    assert minutes_per_fold(600.0, [a, b]) == pytest.approx(42.5 / 60)
+    assert minutes_per_fold(600.0, [b, a]) == pytest.approx(127.5 / 60)
     # the last candidate takes all that is left after its inference
     assert minutes_per_fold(600.0, [b]) == pytest.approx(540 / 3 / 60)
     # a first candidate that ran over leaves little: never under MIN_EPOCHS of b's epochs
-    assert minutes_per_fold(50.0, [b]) == pytest.approx(MIN_EPOCHS * 10 * 0.2 / 60)
+    assert minutes_per_fold(70.0, [b]) == pytest.approx(MIN_EPOCHS * (10 * 0.2 + 1.0) / 60)
 
 
 def test_epochs_too_long_for_the_share_are_shortened_to_what_fits_never_below_min_steps():
