@@ -173,7 +173,8 @@ def test_run_all_sh_on_a_competition_folder_uses_the_settings_meant_for_it(tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "== a competition folder: configs/descan.yaml, the auto procedure" in proc.stdout
     out = proc.stdout
-    assert out.index("auto: plan for ") < out.index("train: pagenet (") < out.index("train: resunet (")
+    plan, pagenet = out.index("auto: plan for "), out.index("train: pagenet (")
+    assert plan < pagenet < out.index("train: resunet (")
     candidates = ["pagenet", "pagenet_synth", "resunet", "pagenet_local"]
     for candidate in candidates:
         run = tmp_path / "runs" / f"descan-comp-{candidate}"
