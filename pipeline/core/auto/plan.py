@@ -161,9 +161,9 @@ def plan_lines(plan: Plan, minutes: float) -> list[str]:
     lines = [
         f"auto: plan for {minutes:g} min: the ladder; "
         + (f"{len(plan.kept)} candidates: {kept}" if plan.kept else "no candidate")
-        + f"; their training shares {duration(plan.available_seconds)} less inference, each "
-        "candidate's share set again from the time left when it starts; then the choice by "
-        "nested CV, never below the best rung on its own evidence"
+        + f"; {duration(plan.available_seconds)} for them, less inference, shared so that each "
+        "trains the same steps, set again from the time left as each starts; then the choice "
+        "by nested CV, never below the best rung on its own evidence"
     ]
     for c in plan.dropped:
         lines.append(

@@ -96,7 +96,7 @@ def auto_experiment(
     ladder = ladder_of(store)
     rung = best_rung(ladder["cv"])
     say(f"auto: ladder: best rung {rung}, CV {ladder['cv'][rung]:.4f}")
-    kept = {c.name: configs[c.name] for c in plan.kept}
+    kept: dict[str, DictConfig] = {}  # each kept candidate's config, with its schedule
     for i, cost in enumerate(plan.kept):
         left = plan.available_seconds - (time.perf_counter() - start)
         schedule, words = schedule_of(cfg, cost, minutes_per_fold(left, plan.kept[i:]))
