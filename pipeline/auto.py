@@ -15,7 +15,9 @@ fold within the budget is left out, and the plan says so); then the choice by ne
 cross-validation (each fold's option chosen on the other folds' images) among each
 candidate, the best rung and their blend.
 Unless the paired difference over the same images shows the choice better than the best rung
-(its 95% interval below zero), the submission is the rung's, and a line says so.
+(its 95% interval below zero), the submission is a blend of the choice and the rung, its weights
+fitted to the nested predictions, where that blend's own out-of-fold CV beats the rung's, and
+otherwise the rung's; a line says which.
 
 Prints the plan and its time first; then the chosen recipe with its CV and interval, the
 runner-up, and the test score where the folder has data.test_truth. Writes

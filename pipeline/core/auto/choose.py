@@ -11,7 +11,12 @@ chosen the same way on all the images.
 
 Never below the cheap answer on its own evidence: unless the paired difference over the same
 images (resampled by title) shows the procedure better than the rung, its interval wholly
-below zero, the recipe is the rung alone.
+below zero, the submission is not the models' recipe alone. It is then a blend of that recipe
+and the rung, its two weights fitted to the procedure's nested out-of-fold predictions and
+checked out of fold too (each fold's weights fitted on the other folds), where that check
+beats the rung's CV and gives the models at least MIN_SHARE of the submission; otherwise the
+rung alone. Where the models are better on average but too few titles show it, the blend keeps
+part of their gain; where they are worse, the fitted weights leave them out.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from ..scoring.blending import fit_weights
 from ..scoring.intervals import bootstrap_interval, paired_difference, resampling_units
 
 BLEND = "blend"
+# The least weight the models' columns keep in a blend with the rung: below it the blend moves
+# each prediction by under a tenth of the gap between the two, a gain within the fit's noise.
+MIN_SHARE = 0.1
 
 
 @dataclass
@@ -33,8 +41,9 @@ class Choice:
 
     columns: list[str]  # the candidates' names, then the rung's
     weights: list[float]  # the recipe: the submitted mean Y is predictions @ weights
-    option: str  # a column's name or "blend"
-    fallback: bool  # the rung was submitted because the evidence did not show better
+    option: str  # a column's name, "blend", or "<option>+<rung>" (hedged)
+    fallback: bool  # the evidence did not show the models' recipe better than the rung
+    hedge: float  # the models' share of the submission: 1, 0 (the rung alone) or between
     oof: np.ndarray  # the procedure's nested out-of-fold predictions
     cv: float  # their leaderboard metric
     interval: dict[str, Any]
@@ -53,6 +62,7 @@ class Choice:
             "weights": self.weights,
             "option": self.option,
             "fallback": self.fallback,
+            "hedge": self.hedge,
             "cv": self.cv,
             "interval": self.interval,
             "versus_rung": self.versus_rung,
@@ -112,14 +122,25 @@ def choose(
     option_cvs[BLEND] = float(np.mean(np.abs(blended - truth)))
     name, w = best_option(pred, truth, columns)
     fallback = not versus.interval.high < 0
-    if fallback:  # what is submitted is the rung, and so is what is reported
-        name, w = columns[-1], np.eye(len(columns))[-1]
-        oof, errors = pred[:, -1].copy(), rung_errors
+    hedge = 1.0
+    if fallback:  # what is submitted is the hedge or the rung, and so is what is reported
+        hedge, hedged_oof = (
+            _hedge(oof, pred[:, -1], truth, folds) if name != columns[-1] else (0.0, None)
+        )
+        rung = np.eye(len(columns))[-1]
+        if hedge * w[:-1].sum() < MIN_SHARE:  # the models' own part of the submission
+            hedge = 0.0
+        if hedge > 0:
+            name, w, oof = f"{name}+{columns[-1]}", hedge * w + (1 - hedge) * rung, hedged_oof
+        else:
+            name, w, oof = columns[-1], rung, pred[:, -1].copy()
+        errors = np.abs(oof - truth)
     return Choice(
         columns=list(columns),
         weights=[float(x) for x in w],
         option=name,
         fallback=fallback,
+        hedge=hedge,
         oof=oof,
         cv=float(errors.mean()),
         interval=bootstrap_interval(errors, units, unit).record(),
@@ -127,3 +148,20 @@ def choose(
         option_cvs=option_cvs,
         fold_options=fold_options,
     )
+
+
+def _hedge(
+    nested: np.ndarray, rung: np.ndarray, truth: np.ndarray, folds: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The models' share of a blend of their nested predictions and the rung's, fitted to all
+    the images, and that blend's out-of-fold predictions (each fold's share fitted on the other
+    folds); a share of 0 where those do not beat the rung's error."""
+    pair = np.column_stack([nested, rung])
+    blended = np.empty(len(truth))
+    for fold in sorted(set(folds.tolist())):
+        mine = folds == fold
+        blended[mine] = pair[mine] @ fit_weights(pair[~mine], truth[~mine])
+    share = float(fit_weights(pair, truth)[0])
+    if share <= 0 or not np.mean(np.abs(blended - truth)) < np.mean(np.abs(rung - truth)):
+        return 0.0, rung.copy()
+    return share, blended

@@ -116,7 +116,7 @@ def auto_experiment(
     choice = choose(pred, oof["truth"], oof["folds"], oof["stems"], oof["titles"], columns)
     target, values = _write_submission(cfg, store, runs, rung, choice.weights)
     _write_recipe(cfg, choice, kept, ladder["cv"], target)
-    _report(choice, rung, say)
+    report(choice, rung, say)
     seconds = time.perf_counter() - start
     _record(cfg, choice, oof, ladder["cv"], seconds)
     say(f"auto: submission -> {target}   ({seconds:.0f} s)")
@@ -205,7 +205,7 @@ def _write_recipe(cfg, choice: Choice, configs, ladder_cv, target: Path) -> None
     write_text(Experiment.of(cfg).root / "recipe.json", json.dumps(recipe, indent=1))
 
 
-def _report(choice: Choice, rung: str, say: Callable[[str], None]) -> None:
+def report(choice: Choice, rung: str, say: Callable[[str], None]) -> None:
     interval = Interval(**choice.interval).text()
     recipe = ", ".join(
         f"{c} {w:.2f}" for c, w in zip(choice.columns, choice.weights, strict=True) if w > 0
@@ -214,10 +214,22 @@ def _report(choice: Choice, rung: str, say: Callable[[str], None]) -> None:
     runner = choice.runner_up
     cv = choice.option_cvs[runner]
     say(f"auto: runner-up {runner} (the best other option by its own CV): CV {cv:.4f}")
-    if choice.fallback:
-        d = choice.versus_rung
+    if not choice.fallback:
+        return
+    d = choice.versus_rung
+    evidence = (
+        f"procedure - {rung} {d['mean']:+.4f}, {Interval(**d['interval']).text()}, "
+        f"better in {d['b_wins']:.0%} of draws"
+    )
+    if choice.hedge == 0:
         say(
             f"auto: the submission is the {rung} rung's: the nested CV does not show the models "
-            f"better (procedure - {rung} {d['mean']:+.4f}, "
-            f"{Interval(**d['interval']).text()}, better in {d['b_wins']:.0%} of draws)"
+            f"better ({evidence})"
         )
+        return
+    say(
+        f"auto: the submission blends the models with the {rung} rung, "
+        f"{choice.hedge:.2f} / {1 - choice.hedge:.2f}: the nested CV does not show them "
+        f"better ({evidence}); the blend's weights, fitted out of fold, give CV "
+        f"{choice.cv:.4f} against the rung's {choice.option_cvs[rung]:.4f}"
+    )

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from pipeline.core.auto.choose import best_option, choose
+from pipeline.core.auto.run import report
+from pipeline.core.scoring.blending import fit_weights
 
 
 def _folder(titles_per_fold: int = 2, pages: int = 4, folds: int = 3):
@@ -37,15 +39,42 @@ def test_a_clearly_better_candidate_is_chosen_with_its_honest_cv():
     assert c.interval["low"] <= c.cv <= c.interval["high"]
 
 
-def test_a_candidate_not_shown_better_gives_the_rung_alone():
+def test_a_candidate_worse_than_the_rung_gives_the_rung_alone():
     stems, titles, folds, truth, rng = _folder()
-    # the candidate is as good as the rung on average: no evidence either way
     rung = truth + rng.normal(0, 3, len(truth))
-    model = truth + rng.normal(0, 3, len(truth))
+    model = rung + (rung - truth)  # the rung's own errors, doubled: no blend of the two helps
     c = choose(np.stack([model, rung], axis=1), truth, folds, stems, titles, ["model", "gbt"])
-    assert c.fallback and c.option == "gbt" and c.weights == [0.0, 1.0]
+    assert c.fallback and c.hedge == 0 and c.option == "gbt" and c.weights == [0.0, 1.0]
     assert c.cv == pytest.approx(np.mean(np.abs(rung - truth)))  # what is submitted is scored
     assert c.versus_rung["interval"]["high"] >= 0
+
+
+def test_a_candidate_not_shown_better_is_blended_with_the_rung_where_that_beats_it():
+    """A little better than the rung on average: too few titles to show it, but a blend of
+    the two, its weights fitted out of fold, beats the rung's CV."""
+    stems, titles, folds, truth, rng = _folder()
+    rung = truth + rng.normal(0, 3, len(truth))
+    model = truth + rng.normal(0, 2.5, len(truth))
+    pred = np.stack([model, rung], axis=1)
+    c = choose(pred, truth, folds, stems, titles, ["model", "gbt"])
+    assert c.fallback and c.versus_rung["interval"]["high"] >= 0
+    assert 0.2 < c.hedge < 0.8 and c.option.endswith("+gbt")
+    _, recipe = best_option(pred, truth, ["model", "gbt"])
+    np.testing.assert_allclose(c.weights, c.hedge * recipe + (1 - c.hedge) * np.array([0, 1]))
+    # the reported CV is the hedged out-of-fold predictions', and beats the rung's own
+    assert c.cv == pytest.approx(np.mean(np.abs(c.oof - truth)))
+    assert c.cv < np.mean(np.abs(rung - truth))
+    # by hand: each fold's option chosen on the other folds, then each fold's two weights
+    # fitted on the other folds' nested predictions
+    nested = np.empty(len(truth))
+    for fold in range(3):
+        mine = folds == fold
+        nested[mine] = pred[mine] @ best_option(pred[~mine], truth[~mine], ["model", "gbt"])[1]
+    pair = np.stack([nested, rung], axis=1)
+    for fold in range(3):
+        mine = folds == fold
+        w = fit_weights(pair[~mine], truth[~mine])
+        np.testing.assert_allclose(c.oof[mine], pair[mine] @ w, atol=1e-9)
 
 
 def test_a_folds_own_images_never_choose_its_option():
@@ -86,3 +115,24 @@ def test_one_fold_or_mismatched_predictions_are_refused():
         choose(pred, truth, np.zeros(len(truth), int), stems, titles, ["m", "gbt"])
     with pytest.raises(ValueError, match="images x"):
         choose(pred, truth, folds, stems, titles, ["m", "x", "gbt"])
+
+
+def test_the_output_says_in_one_line_what_was_submitted_and_why():
+    stems, titles, folds, truth, rng = _folder()
+    rung = truth + rng.normal(0, 3, len(truth))
+    model = truth + rng.normal(0, 2.5, len(truth))
+    c = choose(np.stack([model, rung], 1), truth, folds, stems, titles, ["model", "gbt"])
+    lines: list[str] = []
+    report(c, "gbt", lines.append)
+    (blend,) = [line for line in lines if "rung" in line and "runner-up" not in line]
+    d = c.versus_rung["mean"]
+    assert blend.startswith(
+        f"auto: the submission blends the models with the gbt rung, {c.hedge:.2f} / "
+        f"{1 - c.hedge:.2f}: the nested CV does not show them better (procedure - gbt {d:+.4f}"
+    )
+    assert blend.endswith(f"give CV {c.cv:.4f} against the rung's {c.option_cvs['gbt']:.4f}")
+    worse = choose(np.stack([2 * rung - truth, rung], 1), truth, folds, stems, titles, ["m", "gbt"])
+    lines.clear()
+    report(worse, "gbt", lines.append)
+    assert sum("the submission is the gbt rung's" in line for line in lines) == 1
+    assert not any("blends" in line for line in lines)
