@@ -46,7 +46,7 @@ from ..util.distributed import ShardSampler
 from ..util.errors import Interrupted, NonFiniteError, UserError
 from ..util.interrupt import StopRequest, ignore_ctrl_c
 from ..util.progress import progress
-from . import callbacks
+from . import callbacks, finite
 from .agc import adaptive_clip_grad_
 from .callbacks import Callback, EpochEnd
 from .parts import build_parts, make_scheduler
@@ -267,7 +267,7 @@ class FoldTrainer:
 
     def _weights_finite(self) -> bool:
         models = [self.model] + ([self.ema.module] if self.ema is not None else [])
-        return all(torch.isfinite(p).all() for m in models for p in m.parameters())
+        return finite.weights_finite(models)
 
     def save_last(self) -> None:
         """last.pt as the trainer stands (rank 0 writes it), after checking the weights are
@@ -328,29 +328,10 @@ class FoldTrainer:
         return [self.model]
 
     def check_finite(self, loss: torch.Tensor, output: torch.Tensor | None = None) -> None:
-        """Stop with a NonFiniteError when the loss or the model's output holds a value that is
-        not a number, on any process (every rank stops at the same step)."""
-        bad = [] if torch.isfinite(loss).all() else [f"the training loss is {loss.item()}"]
-        if output is not None and not torch.isfinite(output.detach()).all():
-            bad.append("the model's output holds non-finite values")
-        if distributed.any_rank(bool(bad)):
-            raise NonFiniteError(" and ".join(bad) or "another process met a non-finite value")
+        finite.check_finite(loss, output)  # core/train/finite.py
 
     def check_weights(self) -> None:
-        """After a step: the weights are all numbers (the same on every rank under DDP)."""
-        for module in self.stepped_models():
-            params = [p.detach() for p in module.parameters()]
-            if not params:
-                continue
-            # One fused norm per step (a tenth of the cost of isfinite on each tensor); only a
-            # norm that is not finite (a NaN or inf, or huge weights) is looked at closely.
-            norms = torch.stack(torch._foreach_norm(params))
-            if bool(torch.isfinite(norms).all()):
-                continue
-            if not all(bool(torch.isfinite(p).all()) for p in params):
-                raise NonFiniteError(
-                    f"the weights of {type(module).__name__} hold non-finite values after the step"
-                )
+        finite.check_weights(self.stepped_models())
 
     def optimize(self, loss: torch.Tensor, output: torch.Tensor | None = None) -> None:
         """Backward, unscale, clip, step the model's optimizer, then the EMA and the schedule.
