@@ -45,10 +45,11 @@ class Cost:
     def epoch_seconds(self) -> float:
         return self.steps_per_epoch * self.step_seconds + self.fixed_seconds
 
-    @property
-    def seconds_per_step(self) -> float:
-        """A step, with its share of the epoch's validation and loader start."""
-        return self.step_seconds + self.fixed_seconds / self.steps_per_epoch
+    def fold_seconds(self, steps: float) -> float:
+        """One fold's training of `steps` steps: full epochs where MIN_EPOCHS of them fit in
+        those steps, else MIN_EPOCHS shortened ones; every epoch pays its fixed cost."""
+        epochs = max(MIN_EPOCHS, steps / self.steps_per_epoch)
+        return steps * self.step_seconds + epochs * self.fixed_seconds
 
     @property
     def least_seconds(self) -> float:
@@ -102,13 +103,31 @@ def minutes_per_fold(left_seconds: float, remaining: list[Cost]) -> float:
     left, less the remaining candidates' inference, shared so that every remaining candidate
     trains the same number of steps on each fold (the same batches: models compared at the
     same training, not the same seconds, so a slow local restorer is not starved by a fast
-    whole-page model); never less than its least training (MIN_EPOCHS of its shortest
-    epochs). A candidate that stops early (train.epochs) leaves its time to the next."""
+    whole-page model), each with its epochs' fixed costs (MIN_EPOCHS of them where its epochs
+    are shortened); never less than its least training (MIN_EPOCHS of its shortest epochs).
+    A candidate that stops early (train.epochs) leaves its time to the next."""
     training = (left_seconds - sum(c.infer_seconds for c in remaining)) / remaining[0].folds
-    steps = training / sum(c.seconds_per_step for c in remaining)
+    steps = shared_steps(training, remaining)
     nxt = remaining[0]
     least = (nxt.least_seconds - nxt.infer_seconds) / nxt.folds
-    return max(steps * nxt.seconds_per_step, least) / 60.0
+    return max(nxt.fold_seconds(steps), least) / 60.0
+
+
+def shared_steps(fold_seconds: float, costs: list[Cost]) -> float:
+    """The steps N that every candidate of `costs` can train on a fold within `fold_seconds`
+    together: the sum of their fold_seconds(N) is rising in N, so halving finds it (0 where
+    even their epochs' fixed costs do not fit)."""
+
+    def total(n: float) -> float:
+        return sum(c.fold_seconds(n) for c in costs)
+
+    if total(0.0) >= fold_seconds:
+        return 0.0
+    low, high = 0.0, fold_seconds / max(min(c.step_seconds for c in costs), 1e-9)
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if total(mid) <= fold_seconds else (low, mid)
+    return low
 
 
 def schedule_of(cfg: DictConfig, cost: Cost, minutes: float) -> tuple[list[str], str]:

@@ -14,6 +14,7 @@ from pipeline.core.auto.plan import (
     infer_seconds,
     make_plan,
     minutes_per_fold,
+    shared_steps,
 )
 
 
@@ -50,7 +51,7 @@ def test_candidates_are_kept_in_order_while_they_fit_and_a_cheaper_later_one_sti
 def test_the_next_share_is_the_same_steps_for_every_candidate_from_the_time_left():
     a = cost("a", folds=3, step=0.1, steps=10, infer=30.0)  # 0.1 s a step
     b = cost("b", folds=3, step=0.2, steps=10, fixed=1.0, infer=60.0)  # 0.2 + 1/10 = 0.3 s
-    assert b.seconds_per_step == pytest.approx(0.3)
+    assert b.fold_seconds(100) == pytest.approx(100 * 0.2 + 10 * 1.0)  # 10 full epochs
     # 600 s left, 90 s of it inference: 170 s per fold for both, 0.1 + 0.3 s a step each:
     # 425 steps each, so a gets 42.5 s per fold and b 127.5 s
     assert minutes_per_fold(600.0, [a, b]) == pytest.approx(42.5 / 60)
@@ -59,6 +60,26 @@ def test_the_next_share_is_the_same_steps_for_every_candidate_from_the_time_left
     assert minutes_per_fold(600.0, [b]) == pytest.approx(540 / 3 / 60)
     # a first candidate that ran over leaves little: never under MIN_EPOCHS of b's epochs
     assert minutes_per_fold(70.0, [b]) == pytest.approx(MIN_EPOCHS * (10 * 0.2 + 1.0) / 60)
+
+
+def test_shortened_epochs_pay_their_fixed_cost_min_epochs_times_and_the_steps_stay_equal():
+    """Epochs of 1000 steps, far more than fit: each candidate trains MIN_EPOCHS shortened
+    epochs, paying its fixed cost (validation, the loader's start) three times, not a share
+    of one full epoch's, so the fast model's share still buys it the same steps."""
+    fast = cost("fast", folds=3, step=0.1, steps=1000, fixed=2.0)
+    slow = cost("slow", folds=3, step=1.0, steps=1000, fixed=10.0)
+    assert fast.fold_seconds(150) == pytest.approx(150 * 0.1 + MIN_EPOCHS * 2.0)
+    # 600 s left, no inference: 200 s per fold; 0.1 N + 6 + 1.0 N + 30 = 200, N = 164 / 1.1
+    n = 164 / 1.1
+    assert shared_steps(200.0, [fast, slow]) == pytest.approx(n)
+    assert minutes_per_fold(600.0, [fast, slow]) == pytest.approx((0.1 * n + 6) / 60)
+    assert minutes_per_fold(600.0, [slow, fast]) == pytest.approx((1.0 * n + 30) / 60)
+    # their shares buy both the same steps: MIN_EPOCHS epochs of n / 3 steps, with the margin
+    shares = [minutes_per_fold(600.0, [c, fast if c is slow else slow]) for c in (fast, slow)]
+    steps = [c.steps_that_fit(m / MARGIN) for c, m in zip((fast, slow), shares, strict=True)]
+    assert steps[0] == steps[1] == int(n / MIN_EPOCHS + 1e-9)
+    # even the fixed costs do not fit: no steps, and the share is the least training
+    assert shared_steps(30.0, [fast, slow]) == 0.0
 
 
 def test_epochs_too_long_for_the_share_are_shortened_to_what_fits_never_below_min_steps():
