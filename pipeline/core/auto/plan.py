@@ -131,26 +131,30 @@ def shared_steps(fold_seconds: float, costs: list[Cost]) -> float:
 
 
 def schedule_of(cfg: DictConfig, cost: Cost, minutes: float) -> tuple[list[str], str]:
-    """The candidate's train.time_budget, and train.samples_per_epoch where MIN_EPOCHS full
-    epochs do not fit it; with the words the candidate's line says. A candidate an earlier
-    run started keeps the schedule it was trained with (its config.yaml), so its folds
-    continue as they were."""
+    """The candidate's schedule, with the words its line says: full epochs, as many as fit
+    train.time_budget (the trainer times them again as each fold starts); or, where
+    MIN_EPOCHS full epochs do not fit it, exactly MIN_EPOCHS epochs shortened to what fits
+    (train.samples_per_epoch, train.epochs; no time budget, so the trainer's second estimate
+    cannot take a checkpoint away). A candidate an earlier run started keeps the schedule it
+    was trained with (its config.yaml), so its folds continue as they were."""
     recorded = Experiment(cfg.runs, f"{cfg.experiment}-{cost.name}")
     if recorded.config_path.is_file():
         train = recorded.read_config().get("train", {})
         budget, samples = train.get("time_budget", minutes), train.get("samples_per_epoch", 0)
         schedule = [f"train.time_budget={budget}", f"train.samples_per_epoch={samples}"]
-        return schedule, f"{budget:g} min per fold, as its earlier run"
-    schedule = [f"train.time_budget={minutes:.4g}"]
+        if "epochs" in train:
+            schedule.append(f"train.epochs={train['epochs']}")
+        return schedule, "the schedule of its earlier run"
     steps = cost.steps_that_fit(minutes)
     if steps >= cost.steps_per_epoch:
-        return schedule, f"{minutes:.2g} min per fold"
+        return [f"train.time_budget={minutes:.4g}"], f"{minutes:.2g} min per fold"
     samples = steps * cost.samples_per_step
+    schedule = ["train.time_budget=0", f"train.epochs={MIN_EPOCHS}"]
     schedule.append(f"train.samples_per_epoch={samples}")
     return schedule, (
-        f"{minutes:.2g} min per fold, in epochs shortened to {samples} samples "
-        f"({steps} of {cost.steps_per_epoch} steps) so that {MIN_EPOCHS} fit; a larger "
-        "auto.minutes trains full epochs"
+        f"{minutes:.2g} min per fold, in {MIN_EPOCHS} epochs shortened to {samples} samples "
+        f"({steps} of {cost.steps_per_epoch} steps) to fit it; a larger auto.minutes trains "
+        "full epochs"
     )
 
 

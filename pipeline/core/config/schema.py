@@ -263,9 +263,9 @@ def _auto_candidates() -> list[AutoCandidate]:
 @dataclass
 class AutoConfig:
     # python -m pipeline.auto: the whole procedure's budget in minutes (core/auto/plan.py):
-    # each candidate timed first; its epochs shortened where 3 full ones do not fit, left
-    # out where 3 of 10 steps do not; train.time_budget set as each starts, from the time
-    # left, so that every candidate trains the same number of steps
+    # each candidate timed first; exactly 3 shortened epochs where 3 full ones do not fit,
+    # left out where 3 of 10 steps do not; its share set as each starts, from the time left,
+    # so that every candidate trains the same number of steps
     minutes: float = 20.0
     candidates: list[AutoCandidate] = field(default_factory=_auto_candidates)
     # a recipe.json an earlier run wrote: its submission made again from its experiments and

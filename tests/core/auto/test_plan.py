@@ -100,15 +100,20 @@ def test_a_candidate_schedule_shortens_epochs_and_a_started_one_keeps_its_own(tm
     cfg = OmegaConf.create({"runs": str(tmp_path), "experiment": "x"})
     c = cost("slow", step=1.0, steps=200, fixed=6.0, batch=16)
     schedule, words = schedule_of(cfg, c, 3.0)
-    assert schedule == ["train.time_budget=3", f"train.samples_per_epoch={45 * 16}"]
-    assert "shortened to 720 samples (45 of 200 steps)" in words
+    # shortened: exactly MIN_EPOCHS epochs, no time budget for the trainer to re-estimate
+    assert schedule == [
+        "train.time_budget=0",
+        f"train.epochs={MIN_EPOCHS}",
+        f"train.samples_per_epoch={45 * 16}",
+    ]
+    assert f"in {MIN_EPOCHS} epochs shortened to 720 samples (45 of 200 steps)" in words
     fast = cost("fast", step=0.01, steps=200, fixed=0.0)
     assert schedule_of(cfg, fast, 3.0) == (["train.time_budget=3"], "3 min per fold")
     # an earlier run's candidate: its recorded schedule, whatever time is left now
     (tmp_path / "x-slow").mkdir()
     (tmp_path / "x-slow" / "config.yaml").write_text(
-        "train: {time_budget: 2.5, samples_per_epoch: 320}\n"
+        "train: {time_budget: 0, samples_per_epoch: 320, epochs: 3}\n"
     )
     schedule, words = schedule_of(cfg, c, 0.5)
-    assert schedule == ["train.time_budget=2.5", "train.samples_per_epoch=320"]
-    assert words == "2.5 min per fold, as its earlier run"
+    assert schedule == ["train.time_budget=0", "train.samples_per_epoch=320", "train.epochs=3"]
+    assert words == "the schedule of its earlier run"
