@@ -43,7 +43,7 @@ class Choice:
     weights: list[float]  # the recipe: the submitted mean Y is predictions @ weights
     option: str  # a column's name, "blend", or "<option>+<rung>" (hedged)
     fallback: bool  # the evidence did not show the models' recipe better than the rung
-    hedge: float  # the models' share of the submission: 1, 0 (the rung alone) or between
+    hedge: float  # the recipe's share of the submission beside the rung: 1, 0 or between
     oof: np.ndarray  # the procedure's nested out-of-fold predictions
     cv: float  # their leaderboard metric
     interval: dict[str, Any]

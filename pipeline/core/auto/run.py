@@ -227,9 +227,10 @@ def report(choice: Choice, rung: str, say: Callable[[str], None]) -> None:
             f"better ({evidence})"
         )
         return
+    models = sum(choice.weights[:-1])
     say(
         f"auto: the submission blends the models with the {rung} rung, "
-        f"{choice.hedge:.2f} / {1 - choice.hedge:.2f}: the nested CV does not show them "
+        f"{models:.2f} / {1 - models:.2f}: the nested CV does not show them "
         f"better ({evidence}); the blend's weights, fitted out of fold, give CV "
         f"{choice.cv:.4f} against the rung's {choice.option_cvs[rung]:.4f}"
     )

@@ -125,10 +125,11 @@ def test_the_output_says_in_one_line_what_was_submitted_and_why():
     lines: list[str] = []
     report(c, "gbt", lines.append)
     (blend,) = [line for line in lines if "rung" in line and "runner-up" not in line]
-    d = c.versus_rung["mean"]
+    d, models = c.versus_rung["mean"], c.weights[0]  # the models' own weight, all told
+    assert 0 < models < c.hedge <= 1  # the recipe, a blend, already held some of the rung
     assert blend.startswith(
-        f"auto: the submission blends the models with the gbt rung, {c.hedge:.2f} / "
-        f"{1 - c.hedge:.2f}: the nested CV does not show them better (procedure - gbt {d:+.4f}"
+        f"auto: the submission blends the models with the gbt rung, {models:.2f} / "
+        f"{1 - models:.2f}: the nested CV does not show them better (procedure - gbt {d:+.4f}"
     )
     assert blend.endswith(f"give CV {c.cv:.4f} against the rung's {c.option_cvs['gbt']:.4f}")
     worse = choose(np.stack([2 * rung - truth, rung], 1), truth, folds, stems, titles, ["m", "gbt"])
