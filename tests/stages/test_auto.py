@@ -3,11 +3,13 @@ choice recorded, and the rung's submission when the models do not beat it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
+from pipeline.core.auto import run as auto_run
 from pipeline.core.runs.experiment import read_leaderboard
 from pipeline.core.task.submission import format_csv
 from tests.conftest import make_dataset, run_cli
@@ -113,7 +115,7 @@ def test_auto_plans_first_trains_each_candidate_and_records_its_choice(folder, t
     assert "paired (" in diff.out and "tiny - tiny-dn" in diff.out
 
 
-def test_a_pinned_recipe_makes_the_same_submission_without_training(folder, tmp_path):
+def test_a_pinned_recipe_makes_the_same_submission_without_training(folder, tmp_path, monkeypatch):
     config, overrides = folder
     assert run_cli("pipeline.auto", "--config", str(config), *overrides).code == 0
     submission = tmp_path / "subs" / "tiny.csv"
@@ -134,6 +136,16 @@ def test_a_pinned_recipe_makes_the_same_submission_without_training(folder, tmp_
     # run again as it was: the trained folds are kept (train.resume=auto), the same choice
     rerun = run_cli("pipeline.auto", "--config", str(config), *overrides)
     assert rerun.code == 0, rerun.err
+    assert submission.read_text() == made
+    # and on a machine whose timing now says no candidate fits the budget: the candidates
+    # the first run trained are kept as they were, and so is the submission
+    timed = auto_run.candidate_cost
+    slower = lambda *a: dataclasses.replace(timed(*a), step_seconds=1e4)  # noqa: E731
+    monkeypatch.setattr(auto_run, "candidate_cost", slower)
+    starved = run_cli("pipeline.auto", "--config", str(config), *overrides)
+    assert starved.code == 0, starved.err
+    assert "left out" not in starved.out and "train:" in starved.out
+    assert starved.out.count("started earlier, continues as it was") == 2
     assert submission.read_text() == made
     # a recipe that is not one: the error line, nothing written
     bad = tmp_path / "bad.json"

@@ -78,24 +78,36 @@ class Plan:
     budget_seconds: float
     kept: list[Cost]
     dropped: list[Cost]
+    started: frozenset[str] = frozenset()  # the kept candidates an earlier run started
 
     @property
     def available_seconds(self) -> float:
         return self.budget_seconds * (1 - RESERVE)
 
 
-def make_plan(costs: list[Cost], budget_seconds: float) -> Plan:
+def make_plan(
+    costs: list[Cost], budget_seconds: float, started: frozenset[str] = frozenset()
+) -> Plan:
     """Keep the candidates in their listed order while each one's least cost still fits what
-    the budget leaves after the reserve and the candidates kept before it."""
+    the budget leaves after the reserve and the candidates kept before it. A candidate an
+    earlier run started (`started`, by name) is kept whatever this run's timing says: it
+    continues with its recorded schedule, so a run made again keeps what the first one
+    trained and makes the same submission."""
     available = budget_seconds * (1 - RESERVE)
     kept, dropped, used = [], [], 0.0
     for cost in costs:
-        if used + cost.least_seconds <= available:
+        if cost.name in started or used + cost.least_seconds <= available:
             kept.append(cost)
             used += cost.least_seconds
         else:
             dropped.append(cost)
-    return Plan(budget_seconds, kept, dropped)
+    return Plan(budget_seconds, kept, dropped, frozenset(started) & {c.name for c in kept})
+
+
+def started_earlier(cfg: DictConfig, name: str) -> bool:
+    """Whether an earlier run of this experiment started candidate `name` (its config.yaml,
+    written as its training starts, holds the schedule it trains with)."""
+    return Experiment(cfg.runs, f"{cfg.experiment}-{name}").config_path.is_file()
 
 
 def minutes_per_fold(left_seconds: float, remaining: list[Cost]) -> float:
@@ -178,7 +190,9 @@ def candidate_cost(name: str, cfg: DictConfig, store, test_pixels: int) -> Cost:
 
 def plan_lines(plan: Plan, minutes: float) -> list[str]:
     kept = ", ".join(
-        f"{c.name} ({duration(c.epoch_seconds)}/epoch/fold, inference {duration(c.infer_seconds)})"
+        f"{c.name} ({duration(c.epoch_seconds)}/epoch/fold, inference {duration(c.infer_seconds)}"
+        + ("; started earlier, continues as it was" if c.name in plan.started else "")
+        + ")"
         for c in plan.kept
     )
     lines = [

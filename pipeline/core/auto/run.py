@@ -28,7 +28,14 @@ from ..train.folds import train_experiment
 from ..util.errors import UserError
 from ..util.files import write_text
 from .choose import Choice, choose
-from .plan import candidate_cost, make_plan, minutes_per_fold, plan_lines, schedule_of
+from .plan import (
+    candidate_cost,
+    make_plan,
+    minutes_per_fold,
+    plan_lines,
+    schedule_of,
+    started_earlier,
+)
 
 
 def check_plan(cfg: DictConfig) -> None:
@@ -90,7 +97,8 @@ def auto_experiment(
     )
     test_pixels = sum(_pixels(p) for p in held_out_inputs(cfg).values())
     costs = [candidate_cost(name, c, store, test_pixels) for name, c in configs.items()]
-    plan = make_plan(costs, cfg.auto.minutes * 60)
+    started = frozenset(n for n in candidates if started_earlier(cfg, n))
+    plan = make_plan(costs, cfg.auto.minutes * 60, started)
     for line in plan_lines(plan, cfg.auto.minutes):
         say(line)
     ladder = ladder_of(store)

@@ -14,6 +14,7 @@ from pipeline.core.auto.plan import (
     infer_seconds,
     make_plan,
     minutes_per_fold,
+    plan_lines,
     shared_steps,
 )
 
@@ -46,6 +47,25 @@ def test_candidates_are_kept_in_order_while_they_fit_and_a_cheaper_later_one_sti
     assert [x.name for x in plan.dropped] == ["b"]
     assert plan.available_seconds == 90.0
     assert make_plan([b], 10.0).kept == []
+
+
+def test_a_candidate_an_earlier_run_started_is_kept_whatever_this_runs_timing_says():
+    """Run again on a busier machine, the timing can say a trained candidate does not fit: it
+    is kept (its recorded schedule continues, so the submission is the same), and counted."""
+    budget = 100.0  # 90 s after the reserve
+    a = cost("a", step=1.0, steps=10, infer=10.0)  # least 40
+    b = cost("b", step=2.0, steps=10)  # least 60: alone it fits, after a it does not
+    c = cost("c", step=0.5, steps=10, infer=20.0)  # least 35
+    big = cost("big", step=5.0, steps=10)  # least 150: never fits 90
+    plan = make_plan([big, a, b, c], budget, frozenset({"big", "gone"}))
+    assert [x.name for x in plan.kept] == ["big"]  # 150 used: nothing new fits after it
+    assert [x.name for x in plan.dropped] == ["a", "b", "c"]
+    assert plan.started == {"big"}  # only the kept ones
+    assert "big (" in plan_lines(plan, budget / 60)[0]
+    assert "started earlier, continues as it was" in plan_lines(plan, budget / 60)[0]
+    plan = make_plan([a, b, c], budget, frozenset({"b"}))
+    assert [x.name for x in plan.kept] == ["a", "b"] and plan.started == {"b"}
+    assert "started earlier" not in plan_lines(make_plan([a], budget), budget / 60)[0]
 
 
 def test_the_next_share_is_the_same_steps_for_every_candidate_from_the_time_left():
