@@ -24,8 +24,8 @@ MIN_EPOCHS = 3
 MIN_STEPS = 10
 # The share of auto.minutes kept for the ladder, the choice, start-up and the estimates.
 RESERVE = 0.1
-# Epochs are fitted into this much of a share: the trainer times its steps again when it
-# starts, and a busy machine's second estimate can come out a little higher than the first.
+# Shortened epochs are fitted into this much of a share: they train exactly MIN_EPOCHS of
+# them, whatever the time, so the margin is what covers a step that runs slower than timed.
 MARGIN = 0.85
 
 
@@ -104,10 +104,15 @@ def make_plan(
     return Plan(budget_seconds, kept, dropped, frozenset(started) & {c.name for c in kept})
 
 
+def candidate_run(cfg: DictConfig, name: str) -> Experiment:
+    """Candidate `name`'s experiment, `<experiment>-<name>`."""
+    return Experiment(cfg.runs, f"{cfg.experiment}-{name}")
+
+
 def started_earlier(cfg: DictConfig, name: str) -> bool:
     """Whether an earlier run of this experiment started candidate `name` (its config.yaml,
     written as its training starts, holds the schedule it trains with)."""
-    return Experiment(cfg.runs, f"{cfg.experiment}-{name}").config_path.is_file()
+    return candidate_run(cfg, name).config_path.is_file()
 
 
 def minutes_per_fold(left_seconds: float, remaining: list[Cost]) -> float:
@@ -149,9 +154,8 @@ def schedule_of(cfg: DictConfig, cost: Cost, minutes: float) -> tuple[list[str],
     (train.samples_per_epoch, train.epochs; no time budget, so the trainer's second estimate
     cannot take a checkpoint away). A candidate an earlier run started keeps the schedule it
     was trained with (its config.yaml), so its folds continue as they were."""
-    recorded = Experiment(cfg.runs, f"{cfg.experiment}-{cost.name}")
-    if recorded.config_path.is_file():
-        train = recorded.read_config().get("train", {})
+    if started_earlier(cfg, cost.name):
+        train = candidate_run(cfg, cost.name).read_config().get("train", {})
         budget, samples = train.get("time_budget", minutes), train.get("samples_per_epoch", 0)
         schedule = [f"train.time_budget={budget}", f"train.samples_per_epoch={samples}"]
         if "epochs" in train:
